@@ -1,0 +1,85 @@
+# ublog: build everything with `make`, test everything with `make check`.
+#
+# Stages write under dist/: dist/python (sdists + wheels). Later stages (.deb,
+# .rpm, offline repository) add their own directories.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := all
+
+PACKAGES := ublog-posts ublog-accounts ublog-site
+PYTHON ?= python3
+CACHE_DIR ?= $(HOME)/.cache/ublog
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
+
+# Reproducible builds: every timestamp comes from the last commit.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 1767225600)
+export SOURCE_DATE_EPOCH
+# Hermetic pip: ignore /etc/pip.conf and /etc/xdg/pip.
+export PIP_CONFIG_FILE := /dev/null
+export PIP_CACHE_DIR := $(CACHE_DIR)/pip
+export UV_CACHE_DIR := $(CACHE_DIR)/uv
+export UV_PYTHON_DOWNLOADS := never
+# The tool venv first, then every pyenv Python tox needs (3.10 to 3.13).
+PYENV_BINS := $(wildcard $(PYENV_ROOT)/versions/3.1[0-3].*/bin)
+export PATH := $(CURDIR)/.venv/bin:$(subst $() $(),:,$(PYENV_BINS)):$(PATH)
+
+VENV := .venv
+TOOLS_STAMP := $(VENV)/.tools-stamp
+DEPS_STAMP := $(CACHE_DIR)/.system-deps-stamp
+
+.PHONY: all python check tox lint packaging run clean distclean deps
+
+all: python
+
+# System packages a fresh Debian lacks (apt-get, only when something is missing).
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): scripts/install-deps
+	scripts/install-deps
+	mkdir -p $(@D) && touch $@
+
+$(TOOLS_STAMP): requirements/tools.txt | $(DEPS_STAMP)
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -r requirements/tools.txt
+	touch $@
+
+# sdist + wheel of each package, byte-reproducible (hatchling + SOURCE_DATE_EPOCH).
+python: $(TOOLS_STAMP)
+	rm -rf dist/python && mkdir -p dist/python
+	for p in $(PACKAGES); do \
+		python -m build --quiet --installer uv --outdir dist/python packages/$$p; \
+	done
+	cd dist/python && sha256sum *.whl *.tar.gz | tee SHA256SUMS
+
+# Everything a maintainer runs before a release.
+check: python
+	scripts/check-pythons
+	tox run
+
+tox: python
+	tox run $(if $(ENV),-e $(ENV))
+
+lint: $(TOOLS_STAMP)
+	ruff format --check .
+	ruff check .
+
+packaging: python
+	tox run -e packaging
+
+# The site on its embedded default (SQLite + files under var/), at
+# http://127.0.0.1:8000/. Activation mails land in var/mail/.
+RUN_VENV := var/venv
+run: $(TOOLS_STAMP)
+	test -x $(RUN_VENV)/bin/python || uv venv --quiet -p python3.11 $(RUN_VENV)
+	uv pip install --quiet --python $(RUN_VENV)/bin/python \
+		-e packages/ublog-posts -e packages/ublog-accounts -e packages/ublog-site
+	UBLOG_DATA_DIR=$(CURDIR)/var $(RUN_VENV)/bin/ublog-ctl migrate --no-input
+	UBLOG_DATA_DIR=$(CURDIR)/var $(RUN_VENV)/bin/ublog-ctl runserver 127.0.0.1:8000
+
+clean:
+	rm -rf dist build .tox packages/*/dist
+	find packages tests -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) var

@@ -1,0 +1,1 @@
+"""Tests of ublog_accounts, run against the installed package."""

@@ -1,0 +1,1 @@
+"""A test app with a custom user model whose USERNAME_FIELD is the e-mail."""

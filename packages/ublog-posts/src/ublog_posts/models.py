@@ -1,0 +1,161 @@
+"""Database models: posts (text and an optional image) and likes."""
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import MaxLengthValidator
+from django.db import models
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
+from PIL import Image
+
+MAX_TEXT_LENGTH = 1000
+
+# File name extensions for the formats Pillow detects; others use the lower-cased
+# format name.
+FORMAT_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
+
+
+def detect_image_format(file):
+    """Return Pillow's format name for an open file (or None), keeping its
+    position. Only the header is read; no pixel data is decoded."""
+    if file is None:
+        return None
+    position = file.tell()
+    try:
+        file.seek(0)
+        with Image.open(file) as image:
+            return image.format
+    except Exception:
+        return None
+    finally:
+        file.seek(position)
+
+
+def post_image_upload_to(instance, filename):
+    """Storage name for a post's image: ``ublog_posts/YYYY/MM/<uuid4>.<ext>``.
+
+    The client's file name is ignored; the extension comes from the format
+    that was detected in the file's content.
+    """
+    try:
+        upload = instance.image.file
+    except (ValueError, OSError):
+        upload = None
+    image_format = getattr(upload, "ublog_format", None) or detect_image_format(upload)
+    extension = FORMAT_EXTENSIONS.get(image_format, (image_format or "bin").lower())
+    now = timezone.now()
+    return f"ublog_posts/{now:%Y}/{now:%m}/{uuid.uuid4().hex}.{extension}"
+
+
+def like_count_subquery():
+    """The number of likes of the outer post, as a subquery (no GROUP BY, so
+    the model's default ordering still applies)."""
+    likes = (
+        Like.objects.filter(post=OuterRef("pk"))
+        .order_by()
+        .values("post")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return Coalesce(Subquery(likes, output_field=IntegerField()), 0)
+
+
+class PostQuerySet(models.QuerySet):
+    def with_likes(self, user=None):
+        """Annotate ``like_count`` and ``liked`` (whether *user* likes the post)
+        and fetch owners in the same query."""
+        if user is not None and user.is_authenticated:
+            liked = Exists(Like.objects.filter(post=OuterRef("pk"), user=user))
+        else:
+            liked = Value(False, output_field=BooleanField())
+        return self.select_related("owner").annotate(
+            like_count=like_count_subquery(), liked=liked
+        )
+
+    def search(self, query):
+        """Posts whose text contains *query* (case-insensitive)."""
+        query = (query or "").strip()
+        return self.filter(text__icontains=query) if query else self
+
+
+class Post(models.Model):
+    text = models.TextField(
+        _("text"),
+        max_length=MAX_TEXT_LENGTH,
+        validators=[MaxLengthValidator(MAX_TEXT_LENGTH)],
+    )
+    image = models.ImageField(_("image"), upload_to=post_image_upload_to, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="ublog_posts",
+    )
+    created = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    modified = models.DateTimeField(_("modified"), auto_now=True)
+
+    objects = PostQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        indexes = [
+            models.Index(fields=["-created", "-id"], name="ublog_posts_post_created"),
+        ]
+        verbose_name = _("post")
+        verbose_name_plural = _("posts")
+
+    def __str__(self):
+        return Truncator(" ".join(self.text.split())).chars(50)
+
+    def get_absolute_url(self):
+        return reverse("ublog_posts:detail", args=[self.pk])
+
+    def can_be_changed_by(self, user):
+        """Only the owner may edit or delete; anonymous posts stay as they are."""
+        return (
+            self.owner_id is not None
+            and user is not None
+            and user.is_authenticated
+            and self.owner_id == user.pk
+        )
+
+
+class Like(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="ublog_post_likes",
+    )
+    post = models.ForeignKey(
+        Post, verbose_name=_("post"), on_delete=models.CASCADE, related_name="likes"
+    )
+    created = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "post"], name="ublog_posts_like_unique_user_post"
+            ),
+        ]
+        verbose_name = _("like")
+        verbose_name_plural = _("likes")
+
+    def __str__(self):
+        return f"{self.user} \N{BLACK HEART SUIT} {self.post}"

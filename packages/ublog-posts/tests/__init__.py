@@ -1,0 +1,1 @@
+"""Tests of ublog_posts, run against the installed package."""

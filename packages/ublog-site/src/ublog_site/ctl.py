@@ -1,0 +1,48 @@
+"""``ublog-ctl``: django-admin for the μblog site, with friendly config errors.
+
+Every Django management command passes through (``migrate``,
+``createsuperuser``, ``collectstatic``, ...); ``check`` alone runs the full
+report (``--deploy --database default``). The admin verbs that act on the
+system (``setup``, ``unsetup``, ``status``, ``backup``, ``restore``,
+``checkconfig``) live in :mod:`ublog_site.system` and run without loading
+Django settings.
+"""
+
+import os
+import sys
+from importlib.metadata import version
+
+from ublog_site.config import ConfigError, load_config
+
+SETTINGS_MODULE = "ublog_site.settings"
+#: Admin verbs acting on the system, run without Django settings.
+ADMIN_VERBS = ("setup", "unsetup", "status", "backup", "restore", "checkconfig")
+
+
+def main(argv=None):
+    argv = list(sys.argv if argv is None else argv)
+    if argv[1:] == ["--version"]:
+        print(version("ublog-site"))
+        return 0
+    if len(argv) > 1 and argv[1] in ADMIN_VERBS:
+        from ublog_site.system.cli import main as admin_main
+
+        return admin_main(argv[1:])
+    if argv[1:] == ["check"]:
+        # The admin's full report: deployment checks and the database too.
+        argv += ["--deploy", "--database", "default"]
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)
+    try:
+        if os.environ["DJANGO_SETTINGS_MODULE"] == SETTINGS_MODULE:
+            load_config()  # fail early, before Django imports the settings
+        from django.core.management import execute_from_command_line
+
+        execute_from_command_line(argv)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

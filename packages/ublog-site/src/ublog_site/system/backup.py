@@ -1,0 +1,199 @@
+"""Backups of the database and the media, and restoring them.
+
+A backup is two files in ``[backup] dir`` sharing one stem,
+``ublog-<UTC time>-<version>``: ``.dump`` (``pg_dump --format=custom``, or a
+copy of the SQLite file made with its online backup API) and
+``.media.tar.gz``. Only the newest ``[backup] keep`` backups are kept.
+"""
+
+import os
+import shutil
+import sqlite3
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import Config
+from .commands import run
+from .database import Database
+from .errors import AdminError
+
+PG_MAGIC = b"PGDMP"
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+@dataclass(frozen=True)
+class Backup:
+    dump: Path
+    media: Path
+
+    @property
+    def stem(self) -> str:
+        return self.dump.name.removesuffix(".dump")
+
+
+def _stamp() -> str:
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+
+
+def backup_dir(config: Config) -> Path:
+    path = config["backup", "dir"]
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def list_backups(directory: Path) -> list[Backup]:
+    """Complete backups, oldest first."""
+    found = []
+    for dump in sorted(directory.glob("ublog-*.dump")):
+        media = dump.with_name(dump.name.removesuffix(".dump") + ".media.tar.gz")
+        if media.exists():
+            found.append(Backup(dump, media))
+    return found
+
+
+def create(config: Config, version: str) -> Backup:
+    """Write a new backup, then delete the ones beyond ``[backup] keep``."""
+    db = Database.from_config(config)
+    directory = backup_dir(config)
+    stem = f"ublog-{_stamp()}-{version}"
+    target = Backup(directory / f"{stem}.dump", directory / f"{stem}.media.tar.gz")
+    if target.dump.exists():  # two backups in one second: wait for the next
+        time.sleep(1)
+        return create(config, version)
+    partial = target.dump.with_suffix(".dump.part")
+    try:
+        with open(partial, "xb") as out:
+            os.chmod(partial, 0o600)
+            if db.is_postgresql:
+                _pg_dump(db, out)
+            else:
+                _sqlite_copy(db.sqlite_path, out.name)
+        _write_media_tar(config["ublog", "media_root"], target.media)
+        os.rename(partial, target.dump)
+    finally:
+        partial.unlink(missing_ok=True)
+    rotate(directory, config["backup", "keep"])
+    return target
+
+
+def _pg_dump(db: Database, out) -> None:  # pragma: no cover (tests/install)
+    run(
+        ["pg_dump", "--format=custom", "--no-owner"],
+        what="pg_dump",
+        user=db.client_user(),
+        env=db.client_env(),
+        stdout=out,
+    )
+
+
+def _pg_restore(db: Database, dump: Path) -> None:  # pragma: no cover
+    run(
+        ["pg_restore", "--clean", "--if-exists", "--no-owner"]
+        + ["--single-transaction", "--exit-on-error", "-d", db.name],
+        what="pg_restore",
+        user=db.client_user(),
+        env=db.client_env(),
+        input=dump.read_bytes(),
+    )
+
+
+def _sqlite_copy(source: Path, destination: str) -> None:
+    if not source.exists():
+        raise AdminError(f"no database at {source}", "run: ublog-ctl setup")
+    with sqlite3.connect(source) as src, sqlite3.connect(destination) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+
+
+def _write_media_tar(media_root: Path, target: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".media.")
+    os.close(fd)
+    try:
+        with tarfile.open(tmp, "w:gz") as tar:
+            if media_root.is_dir():
+                tar.add(media_root, arcname=".")
+        os.chmod(tmp, 0o600)
+        os.rename(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def rotate(directory: Path, keep: int) -> list[Backup]:
+    """Delete all but the newest ``keep`` backups; return the deleted ones."""
+    backups = list_backups(directory)
+    doomed = backups[:-keep] if keep else backups
+    for old in doomed:
+        old.dump.unlink()
+        old.media.unlink()
+    return doomed
+
+
+def find(config: Config, name: str) -> Backup:
+    """A backup by path of its .dump, or by stem in ``[backup] dir``."""
+    path = Path(name)
+    if not path.is_absolute() and not path.exists():
+        path = config["backup", "dir"] / name
+    if path.name.endswith(".media.tar.gz"):
+        path = path.with_name(path.name.removesuffix(".media.tar.gz") + ".dump")
+    if not path.name.endswith(".dump"):
+        path = path.with_name(path.name + ".dump")
+    media = path.with_name(path.name.removesuffix(".dump") + ".media.tar.gz")
+    for part in (path, media):
+        if not part.is_file():
+            raise AdminError(f"no such backup file: {part}", "ublog-ctl backup --list")
+    return Backup(path, media)
+
+
+def restore(config: Config, backup: Backup) -> None:
+    """Replace the database and the media with those of ``backup``."""
+    db = Database.from_config(config)
+    head = backup.dump.read_bytes()[:16]
+    if db.is_postgresql:
+        if not head.startswith(PG_MAGIC):
+            raise AdminError(f"{backup.dump} is not a pg_dump custom-format file")
+        _pg_restore(db, backup.dump)
+    else:
+        if head != SQLITE_MAGIC:
+            raise AdminError(f"{backup.dump} is not an SQLite database")
+        _sqlite_copy(backup.dump, str(db.sqlite_path))
+    _restore_media(backup.media, config["ublog", "media_root"])
+
+
+def _restore_media(archive: Path, media_root: Path) -> None:
+    """Unpack beside ``media_root``, then swap directories (same owner, mode)."""
+    media_root.parent.mkdir(parents=True, exist_ok=True)
+    fresh = Path(tempfile.mkdtemp(dir=media_root.parent, prefix=".media-restore."))
+    try:
+        with tarfile.open(archive) as tar:
+            members = tar.getmembers()
+            for member in members:
+                if not (member.isfile() or member.isdir()):
+                    raise AdminError(f"{archive}: unexpected entry {member.name!r}")
+                target = (fresh / member.name).resolve()
+                if not target.is_relative_to(fresh.resolve()):
+                    raise AdminError(f"{archive}: unsafe path {member.name!r}")
+            tar.extractall(fresh, members=members)
+        if media_root.exists():
+            stat = media_root.stat()
+            fresh.chmod(stat.st_mode & 0o7777)
+            _chown_tree(fresh, stat.st_uid, stat.st_gid)
+        old = media_root.with_name(f".{media_root.name}.old")
+        if media_root.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            os.rename(media_root, old)
+        os.rename(fresh, media_root)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
+
+
+def _chown_tree(root: Path, uid: int, gid: int) -> None:
+    os.chown(root, uid, gid)
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            os.chown(os.path.join(dirpath, name), uid, gid)

@@ -1,0 +1,86 @@
+"""Argument parsing for the admin verbs of ``ublog-ctl`` (see __init__)."""
+
+import argparse
+import os
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+from ..config import SYSTEM_CONFIG, ConfigError, load_config
+from . import backup
+from .commands import require_root
+from .errors import AdminError
+from .setup import Options, load, setup, unsetup
+from .status import status
+
+VERBS = ("setup", "unsetup", "status", "backup", "restore", "checkconfig")
+
+
+def _config_path() -> Path:
+    return Path(os.environ.get("UBLOG_CONFIG") or SYSTEM_CONFIG)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="ublog-ctl", description=__doc__)
+    verbs = top.add_subparsers(dest="verb", required=True)
+    p = verbs.add_parser("setup", help="create or update the installed site")
+    p.add_argument("--previous-version", default="", help="upgrading from")
+    p.add_argument("--maintainer-script", action="store_true")
+    p.add_argument("--user", default="ublog")
+    p = verbs.add_parser("unsetup", help="disable the nginx site (keeps data)")
+    p.add_argument("--maintainer-script", action="store_true")
+    verbs.add_parser("status", help="show what runs and where the data is")
+    p = verbs.add_parser("backup", help="back up the database and the media")
+    p.add_argument("--list", action="store_true", help="list the backups")
+    p = verbs.add_parser("restore", help="restore a backup made by `backup`")
+    p.add_argument("backup", help="a .dump file, or its name in [backup] dir")
+    verbs.add_parser("checkconfig", help="validate the configuration only")
+    return top
+
+
+def run(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    path = _config_path()
+    say = print
+    if args.verb == "setup":
+        setup(
+            Options(
+                config_path=path,
+                user=args.user,
+                previous_version=args.previous_version,
+                maintainer_script=args.maintainer_script,
+            )
+        )
+        say("ublog-ctl setup: done")
+        return 0
+    if args.verb == "unsetup":
+        unsetup(Options(config_path=path, maintainer_script=args.maintainer_script))
+        return 0
+    if args.verb == "checkconfig":
+        config = load_config()
+        say(f"configuration ok: {config.source_label}")
+        return 0
+    config = load(path)
+    if args.verb == "status":
+        return 0 if status(config) else 3
+    require_root(args.verb)
+    if args.verb == "backup":
+        if args.list:
+            for item in backup.list_backups(config["backup", "dir"]):
+                say(f"{item.dump}\t{item.dump.stat().st_size}")
+            return 0
+        made = backup.create(config, version("ublog-site"))
+        say(f"backup written: {made.dump} and {made.media.name}")
+        return 0
+    found = backup.find(config, args.backup)
+    backup.restore(config, found)
+    say(f"restored {found.stem}; restart the service: systemctl restart ublog")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    try:
+        return run(argv)
+    except (AdminError, ConfigError) as exc:
+        print(f"ublog-ctl {argv[0]}: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,142 @@
+"""``ublog-ctl setup``: bring an installed site to a working state.
+
+Run by the packages' postinst (and by an admin after editing the
+configuration). Every step is idempotent: the system user, the configuration
+file (written once, with a generated secret), the directories, the
+PostgreSQL role and database, a backup before migrating on upgrade, migrate,
+collectstatic, and the nginx site. ``unsetup`` undoes only what must not
+outlive the package's code (the nginx site), keeping all data.
+"""
+
+import grp
+import os
+import pwd
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import SYSTEM_CONFIG, Config, ConfigError, load_config
+from . import backup, configfile
+from .commands import ctl, have, require_root, run, systemd_running
+from .database import Database, ensure_role_and_database, has_schema, local_server
+from .errors import AdminError
+from .nginx import Nginx
+
+
+def default_web_group() -> str:
+    """The group nginx runs as: www-data on Debian, nginx on RPM systems."""
+    for name in ("www-data", "nginx"):
+        try:
+            grp.getgrnam(name)
+        except KeyError:
+            continue
+        return name
+    return "root"
+
+
+@dataclass
+class Options:
+    config_path: Path = SYSTEM_CONFIG
+    user: str = "ublog"
+    web_group: str = field(default_factory=default_web_group)
+    previous_version: str = ""
+    maintainer_script: bool = False
+    nginx: Nginx = field(default_factory=Nginx)
+    home: Path = Path("/var/lib/ublog")
+
+
+def ensure_user(name: str, home: Path) -> bool:
+    """Create the system user and group ``name`` if missing."""
+    try:
+        pwd.getpwnam(name)
+        return False
+    except KeyError:
+        pass
+    _create_user(name, home)
+    return True
+
+
+def _create_user(name: str, home: Path) -> None:  # pragma: no cover (tests/install)
+    if Path("/etc/debian_version").exists() and have("adduser"):
+        args = ["adduser", "--system", "--group", "--quiet", "--no-create-home"]
+        args += ["--home", str(home), "--shell", "/usr/sbin/nologin"]
+    else:
+        args = ["useradd", "--system", "--user-group", "--no-create-home"]
+        args += ["--home-dir", str(home), "--shell", "/sbin/nologin"]
+    run([*args, name], what=f"creating system user {name}")
+
+
+def load(path: Path) -> Config:
+    try:
+        return load_config({"UBLOG_CONFIG": str(path)})
+    except ConfigError as exc:
+        raise AdminError(str(exc), f"fix {path}, then: ublog-ctl setup") from None
+
+
+def _make_dir(path: Path, mode: int, uid: int, gid: int) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    os.chown(path, uid, gid)
+    os.chmod(path, mode)
+
+
+def ensure_dirs(config: Config, user: str, web_group: str) -> None:
+    """Data, static (root-owned, world-readable) and media (service-writable,
+    readable by nginx through its group; setgid so new folders inherit it)."""
+    uid = pwd.getpwnam(user).pw_uid
+    ugid = pwd.getpwnam(user).pw_gid
+    web_gid = grp.getgrnam(web_group).gr_gid
+    data_dir = config["ublog", "data_dir"]
+    _make_dir(data_dir, 0o755, 0, 0)
+    _make_dir(config["ublog", "static_root"], 0o755, 0, 0)
+    _make_dir(config["ublog", "media_root"], 0o2750, uid, web_gid)
+    if config["database", "engine"] == "sqlite":
+        _make_dir(Path(config["database", "name"]).parent, 0o750, uid, ugid)
+
+
+def setup(opts: Options, say: Callable[[str], None] = print) -> Config:
+    require_root("setup")
+    if ensure_user(opts.user, opts.home):
+        say(f"created system user {opts.user}")
+    if configfile.ensure(opts.config_path, group=opts.user):
+        say(f"wrote {opts.config_path} with a newly generated secret key")
+    config = load(opts.config_path)
+    ensure_dirs(config, opts.user, opts.web_group)
+    db = Database.from_config(config)
+    with local_server(db):
+        if db.is_local:
+            for created in ensure_role_and_database(db):
+                say(f"created PostgreSQL {created}")
+        if opts.previous_version and has_schema(db):
+            made = backup.create(config, opts.previous_version)
+            say(f"backed up the database and media before upgrading: {made.dump}")
+        ctl(
+            "migrate",
+            "--no-input",
+            config=opts.config_path,
+            user=opts.user,
+            what="migrating the database",
+        )
+    ctl(
+        "collectstatic",
+        "--no-input",
+        "--verbosity",
+        "0",
+        config=opts.config_path,
+        what="collecting static files",
+    )
+    for change in opts.nginx.enable():
+        say(change)
+    opts.nginx.reload()
+    if not opts.maintainer_script and systemd_running():  # pragma: no cover
+        run(
+            ["systemctl", "try-restart", "ublog.socket", "ublog.service"],
+            what="restarting ublog",
+        )
+    return config
+
+
+def unsetup(opts: Options, say: Callable[[str], None] = print) -> None:
+    """On package removal: disable the nginx site; keep every piece of data."""
+    require_root("unsetup")
+    for change in opts.nginx.disable():
+        say(change)

@@ -1,0 +1,55 @@
+"""``ublog-ctl status``: what runs and where the data is, one line each."""
+
+from collections.abc import Callable
+
+from ..config import Config
+from . import backup
+from .commands import run, systemd_running
+from .database import Database, has_schema
+from .errors import AdminError
+
+
+def _count_files(path) -> tuple[int, int]:
+    files = size = 0
+    if path.is_dir():
+        for item in path.rglob("*"):
+            if item.is_file():
+                files += 1
+                size += item.stat().st_size
+    return files, size
+
+
+def _units(say) -> bool:  # pragma: no cover (tests/install)
+    healthy = True
+    for unit in ("ublog.socket", "ublog.service"):
+        out = run(["systemctl", "is-active", unit], what="systemctl", check=False)
+        active = out.stdout.decode().strip() or "unknown"
+        say(f"service:  {unit} {active}")
+        healthy &= unit == "ublog.service" or active == "active"
+    return healthy
+
+
+def status(config: Config, say: Callable[[str], None] = print) -> bool:
+    """Print the site's state; True when everything looks healthy."""
+    healthy = True
+    say(f"config:   {config.source_label}")
+    db = Database.from_config(config)
+    where = "local socket" if db.is_local else (db.host or "file")
+    try:
+        schema = has_schema(db)
+        state = "reachable, migrated" if schema else "reachable, not migrated yet"
+        healthy &= schema
+    except AdminError as exc:
+        state, healthy = f"unreachable: {exc}", False
+    say(f"database: {db.engine} {db.name} ({where}): {state}")
+    if systemd_running():
+        healthy &= _units(say)
+    else:
+        say("service:  systemd is not running here (no service state)")
+    files, size = _count_files(config["ublog", "media_root"])
+    say(f"media:    {config['ublog', 'media_root']}: {files} files, {size} bytes")
+    directory = config["backup", "dir"]
+    backups = backup.list_backups(directory) if directory.is_dir() else []
+    newest = backups[-1].dump.name if backups else "none"
+    say(f"backups:  {directory}: {len(backups)} (newest: {newest})")
+    return healthy

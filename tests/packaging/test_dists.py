@@ -1,0 +1,239 @@
+"""Checks on the sdists and wheels in dist/python: what they carry, their
+metadata (twine, check-wheel-contents), byte-reproducibility, and that each
+installs alone into a fresh venv."""
+
+import hashlib
+import os
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DIST = ROOT / "dist" / "python"
+VERSION = "0.1.0"
+
+# package -> (module, files every wheel must carry, relative to the module)
+PACKAGES = {
+    "ublog-posts": (
+        "ublog_posts",
+        [
+            "templates/ublog_posts/base.html",
+            "templates/ublog_posts/post_list.html",
+            "templates/ublog_posts/post_form.html",
+            "templates/ublog_posts/post_confirm_delete.html",
+            "static/ublog_posts/like.js",
+            "static/ublog_posts/posts.css",
+            "fixtures/ublog_posts_demo.json",
+            "migrations/__init__.py",
+            "migrations/0001_initial.py",
+            "apps.py",
+        ],
+    ),
+    "ublog-accounts": (
+        "ublog_accounts",
+        [
+            "templates/ublog_accounts/base.html",
+            "templates/ublog_accounts/signup.html",
+            "templates/ublog_accounts/activate.html",
+            "templates/ublog_accounts/login.html",
+            "templates/ublog_accounts/activation_email_subject.txt",
+            "templates/ublog_accounts/activation_email_body.txt",
+            "apps.py",
+        ],
+    ),
+    "ublog-site": (
+        "ublog_site",
+        [
+            "templates/ublog_site/base.html",
+            "templates/ublog_posts/base.html",
+            "templates/ublog_accounts/base.html",
+            "static/ublog_site/site.css",
+            "conf/ublog.conf.example",
+            "settings.py",
+            "wsgi.py",
+            "ctl.py",
+        ],
+    ),
+}
+
+
+def dist_name(package):
+    return package.replace("-", "_")
+
+
+def wheel_path(package, directory=DIST):
+    return directory / f"{dist_name(package)}-{VERSION}-py3-none-any.whl"
+
+
+def sdist_path(package, directory=DIST):
+    return directory / f"{dist_name(package)}-{VERSION}.tar.gz"
+
+
+def sha256(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def build(package, outdir, epoch):
+    env = dict(os.environ, SOURCE_DATE_EPOCH=str(epoch), PIP_CONFIG_FILE="/dev/null")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--installer", "uv", "--outdir", str(outdir)]
+        + [str(ROOT / "packages" / package)],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dist_is_built():
+    missing = [
+        p.name
+        for package in PACKAGES
+        for p in (wheel_path(package), sdist_path(package))
+        if not p.exists()
+    ]
+    if missing:
+        pytest.fail(f"run `make` first: missing in {DIST}: {', '.join(missing)}")
+
+
+def test_dist_holds_exactly_the_three_packages():
+    names = sorted(p.name for p in DIST.iterdir() if p.suffix in (".whl", ".gz"))
+    expected = sorted(
+        name
+        for package in PACKAGES
+        for name in (wheel_path(package).name, sdist_path(package).name)
+    )
+    assert names == expected
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_wheel_carries_templates_static_fixtures_migrations(package):
+    module, required = PACKAGES[package]
+    with zipfile.ZipFile(wheel_path(package)) as wheel:
+        names = set(wheel.namelist())
+        assert wheel.testzip() is None
+    missing = [f for f in required if f"{module}/{f}" not in names]
+    assert not missing, f"{package} wheel lacks {missing}"
+    # Only the module and its metadata: no tests, no stray top-level packages.
+    tops = {n.split("/")[0] for n in names}
+    assert tops == {module, f"{dist_name(package)}-{VERSION}.dist-info"}
+    assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_sdist_carries_sources_tests_and_docs(package):
+    module, required = PACKAGES[package]
+    prefix = f"{dist_name(package)}-{VERSION}/"
+    with tarfile.open(sdist_path(package)) as sdist:
+        names = {m.name.removeprefix(prefix) for m in sdist.getmembers()}
+    for name in ["pyproject.toml", "README.rst", "LICENSE", "PKG-INFO"]:
+        assert name in names, f"{package} sdist lacks {name}"
+    assert any(n.startswith("tests/") and n.endswith(".py") for n in names)
+    missing = [f for f in required if f"src/{module}/{f}" not in names]
+    assert not missing, f"{package} sdist lacks {missing}"
+
+
+def test_site_wheel_declares_console_script_and_pins_apps():
+    with zipfile.ZipFile(wheel_path("ublog-site")) as wheel:
+        info = f"ublog_site-{VERSION}.dist-info"
+        entry_points = wheel.read(f"{info}/entry_points.txt").decode()
+        metadata = wheel.read(f"{info}/METADATA").decode()
+    assert "ublog-ctl = ublog_site.ctl:main" in entry_points
+    assert f"Requires-Dist: ublog-posts=={VERSION}" in metadata
+    assert f"Requires-Dist: ublog-accounts=={VERSION}" in metadata
+
+
+@pytest.mark.parametrize("package", ["ublog-posts", "ublog-accounts"])
+def test_apps_declare_supported_django_versions(package):
+    with zipfile.ZipFile(wheel_path(package)) as wheel:
+        metadata = wheel.read(f"{dist_name(package)}-{VERSION}.dist-info/METADATA")
+    metadata = metadata.decode()
+    for version in ("5.2", "6.0", "6.1"):
+        assert f"Classifier: Framework :: Django :: {version}" in metadata
+    assert "requires-dist: django" in metadata.lower()
+
+
+def test_twine_check_strict():
+    files = sorted(str(p) for p in DIST.iterdir() if p.suffix in (".whl", ".gz"))
+    result = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", *files],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("PASSED") == len(files)
+
+
+def test_check_wheel_contents():
+    wheels = sorted(str(p) for p in DIST.glob("*.whl"))
+    # W004 ("not a valid Python identifier") fires on every Django migration
+    # module (0001_initial.py); Django imports those by file, not by name.
+    result = subprocess.run(
+        ["check-wheel-contents", "--ignore", "W004", *wheels],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_builds_are_byte_reproducible(package, tmp_path):
+    epoch = 1767225600
+    first, second = tmp_path / "first", tmp_path / "second"
+    build(package, first, epoch)
+    build(package, second, epoch)
+    for artifact in (wheel_path(package, first), sdist_path(package, first)):
+        twin = second / artifact.name
+        assert sha256(artifact) == sha256(twin), f"{artifact.name} differs"
+    # And the dist/python artifacts match a rebuild with make's epoch.
+    make_epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if make_epoch:
+        third = tmp_path / "third"
+        build(package, third, make_epoch)
+        assert sha256(wheel_path(package, third)) == sha256(wheel_path(package))
+        assert sha256(sdist_path(package, third)) == sha256(sdist_path(package))
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_installs_alone_into_a_fresh_venv(package, tmp_path):
+    module = PACKAGES[package][0]
+    venv = tmp_path / "venv"
+    subprocess.run(["uv", "venv", "--quiet", "-p", "python3.12", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run(
+        ["uv", "pip", "install", "--quiet", "--python", str(python)]
+        + ["--find-links", str(DIST), package],
+        check=True,
+    )
+    freeze = subprocess.run(
+        ["uv", "pip", "freeze", "--python", str(python)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    installed = {line.split("==")[0].lower() for line in freeze.split()}
+    ours = {p for p in PACKAGES if p in installed}
+    expected = {package} | (
+        {"ublog-posts", "ublog-accounts"} if package == "ublog-site" else set()
+    )
+    assert ours == expected
+    code = (
+        "import django\n"
+        "from django.conf import settings\n"
+        f"settings.configure(INSTALLED_APPS=['django.contrib.auth',"
+        f"'django.contrib.contenttypes', '{module}'])\n"
+        "django.setup()\n"
+        "from django.apps import apps\n"
+        f"print(apps.get_app_config('{module}').name)\n"
+    )
+    if package == "ublog-site":
+        code = "import ublog_site.ctl; print('ublog_site')"
+    out = subprocess.run(
+        [str(python), "-c", code], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == module
