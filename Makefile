@@ -1,7 +1,7 @@
 # ublog: build everything with `make`, test everything with `make check`.
 #
-# Stages write under dist/: dist/python (sdists + wheels). Later stages (.deb,
-# .rpm, offline repository) add their own directories.
+# Stages write under dist/: dist/python (sdists + wheels), dist/wheelhouse
+# (pinned dependency wheels), dist/deb (the ublog .deb).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -28,9 +28,9 @@ VENV := .venv
 TOOLS_STAMP := $(VENV)/.tools-stamp
 DEPS_STAMP := $(CACHE_DIR)/.system-deps-stamp
 
-.PHONY: all python check tox lint packaging run clean distclean deps
+.PHONY: all python deb check tox lint packaging install-test run clean distclean deps
 
-all: python
+all: python deb
 
 # System packages a fresh Debian lacks (apt-get, only when something is missing).
 deps: $(DEPS_STAMP)
@@ -45,17 +45,38 @@ $(TOOLS_STAMP): requirements/tools.txt | $(DEPS_STAMP)
 	touch $@
 
 # sdist + wheel of each package, byte-reproducible (hatchling + SOURCE_DATE_EPOCH).
-python: $(TOOLS_STAMP)
+# Rebuilt when a package's files change.
+PACKAGE_FILES := $(shell find $(addprefix packages/,$(PACKAGES)) -type f \
+	-not -path '*/__pycache__/*' -not -path '*/dist/*' -not -name '*.pyc' \
+	-not -name '.coverage*' 2>/dev/null)
+# The stamp names the epoch: a new commit rebuilds with its own timestamp.
+PYTHON_STAMP := dist/python/.built-$(SOURCE_DATE_EPOCH)
+python: $(PYTHON_STAMP)
+$(PYTHON_STAMP): $(TOOLS_STAMP) $(PACKAGE_FILES)
 	rm -rf dist/python && mkdir -p dist/python
 	for p in $(PACKAGES); do \
 		python -m build --quiet --installer uv --outdir dist/python packages/$$p; \
 	done
-	cd dist/python && sha256sum *.whl *.tar.gz | tee SHA256SUMS
+	cd dist/python && sha256sum *.whl *.tar.gz > SHA256SUMS
+	touch $@
+
+# The .deb: dh-virtualenv venv from dist/python + dist/wheelhouse, offline.
+DEB_STAMP := dist/deb/.built
+deb: $(DEB_STAMP)
+$(DEB_STAMP): $(PYTHON_STAMP) requirements/deb.txt $(wildcard debian/* debian/*/*)
+	scripts/wheelhouse >/dev/null
+	scripts/build-deb
+	touch $@
 
 # Everything a maintainer runs before a release.
-check: python
+check: all
 	scripts/check-pythons
-	tox run
+	tox run-parallel --parallel 2 --parallel-no-spinner
+	$(MAKE) install-test
+
+# lintian, then apt install / remove / purge in booted systemd-nspawn roots.
+install-test:
+	python -m pytest -v -s -p no:cacheprovider tests/install
 
 tox: python
 	tox run $(if $(ENV),-e $(ENV))

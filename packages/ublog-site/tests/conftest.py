@@ -37,6 +37,9 @@ backend = console
 """
 )
 os.environ["UBLOG_CONFIG"] = str(TEST_CONFIG)
+# Run Django commands as whoever runs the tests, even as root on a machine
+# that has the packaged ublog user.
+os.environ["UBLOG_CTL_USER"] = "root"
 os.environ["UBLOG_DATA_DIR"] = str(DATA_DIR)
 os.environ["DJANGO_SETTINGS_MODULE"] = "ublog_site.settings"
 

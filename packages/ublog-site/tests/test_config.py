@@ -233,7 +233,8 @@ def test_unknown_key_suggests_the_right_one(load):
 def test_unknown_key_lists_known_keys(load):
     message = error_of(load, "[accounts]\nzzz = 1\n")
     assert message.endswith(
-        ":2: [accounts] zzz: unknown key (known: activation_days, signup_open)"
+        ":2: [accounts] zzz: unknown key (known: activation_days, signup_open, "
+        "signup_rate, login_rate)"
     )
 
 

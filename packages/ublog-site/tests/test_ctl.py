@@ -160,3 +160,19 @@ def test_showconfig_origins(settings):
     assert any(
         line.startswith("data_dir =") and "$UBLOG_DATA_DIR" in line for line in lines
     )
+
+
+def test_root_runs_django_commands_as_the_service_user(clean_env, monkeypatch):
+    monkeypatch.setattr(ctl.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(ctl, "SERVICE_USER", "nobody")
+    switch = ctl._as_service_user(["ublog-ctl", "createsuperuser"])
+    assert switch[:4] == ["runuser", "-u", "nobody", "--"]
+    assert switch[-3:] == ["-m", "ublog_site.ctl", "createsuperuser"]
+    clean_env.setenv("UBLOG_CTL_USER", "root")
+    assert ctl._as_service_user(["ublog-ctl", "migrate"]) is None
+    clean_env.delenv("UBLOG_CTL_USER")
+    monkeypatch.setattr(ctl, "SERVICE_USER", "no-such-user-here")
+    assert ctl._as_service_user(["ublog-ctl", "migrate"]) is None
+    monkeypatch.setattr(ctl.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(ctl, "SERVICE_USER", "nobody")
+    assert ctl._as_service_user(["ublog-ctl", "migrate"]) is None

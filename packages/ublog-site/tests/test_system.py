@@ -449,3 +449,54 @@ def test_backup_of_a_missing_sqlite_database_is_refused(site):
     with pytest.raises(AdminError, match="no database at .*db.sqlite3"):
         backup.create(config, "0.1.0")
     assert list(config["backup", "dir"].iterdir()) == []
+
+
+@needs_root
+def test_setup_refuses_a_database_newer_than_the_code(site):
+    config = setup(site, say=lambda line: None)
+    db_path = config["ublog", "data_dir"] / "db.sqlite3"
+    with sqlite3.connect(db_path) as db:
+        db.execute(
+            "INSERT INTO django_migrations (app, name, applied)"
+            " VALUES ('ublog_posts', '0099_from_the_future', '2026-01-01')"
+        )
+    with pytest.raises(AdminError) as caught:
+        setup(site, say=lambda line: None)
+    message = str(caught.value)
+    assert "checking the database schema failed" in message
+    assert "ublog_posts.0099_from_the_future" in message
+    assert "refusing to run older code on a newer schema" in message
+    with sqlite3.connect(db_path) as db:
+        db.execute("DELETE FROM django_migrations WHERE name LIKE '0099%'")
+    setup(site, say=lambda line: None)  # fine again
+
+
+def test_checkschema_in_process(db):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+    from django.db import connection
+
+    out = StringIO()
+    call_command("checkschema", stdout=out)
+    assert "schema ok" in out.getvalue()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO django_migrations (app, name, applied)"
+            " VALUES ('auth', '9999_future', '2026-01-01')"
+        )
+    with pytest.raises(CommandError, match=r"auth\.9999_future"):
+        call_command("checkschema")
+
+
+def test_migration_check_in_process(db):
+    from django.db import connection
+
+    from ublog_site.checks import check_migrations
+
+    assert check_migrations(databases=["default"]) == []
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM django_migrations WHERE app = 'ublog_posts'")
+    [warning] = check_migrations(databases=["default"])
+    assert warning.id == "ublog_site.W001"
+    assert "ublog_posts.0001_initial" in warning.msg

@@ -113,6 +113,21 @@ def _path(raw: str) -> Path | None:
     return path
 
 
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _rate(raw: str) -> tuple[int, int] | None:
+    """``N/PERIOD`` (period s, m, h or d, optionally with a count: 10/5m),
+    or ``off``: returns (requests, seconds) or None."""
+    value = raw.strip().lower()
+    if value in ("off", "0", ""):
+        return None
+    match = re.fullmatch(r"(\d+)\s*/\s*(\d*)\s*([smhd])", value)
+    if not match or int(match[1]) < 1:
+        raise _Invalid(f"{raw!r} is not a rate such as 10/h, 5/10m or off")
+    return int(match[1]), int(match[2] or 1) * _PERIODS[match[3]]
+
+
 def _time_zone(raw: str) -> str:
     name = raw.strip()
     try:
@@ -200,6 +215,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "accounts": {
         "activation_days": Key(_integer(1), 7),
         "signup_open": Key(_boolean, True),
+        "signup_rate": Key(_rate, (10, 3600)),
+        "login_rate": Key(_rate, (30, 600)),
     },
     "backup": {
         "dir": Key(_path, Path("/var/backups/ublog")),

@@ -9,14 +9,33 @@ Django settings.
 """
 
 import os
+import pwd
 import sys
 from importlib.metadata import version
 
 from ublog_site.config import ConfigError, load_config
 
 SETTINGS_MODULE = "ublog_site.settings"
+#: The system user the packaged service runs as.
+SERVICE_USER = "ublog"
 #: Admin verbs acting on the system, run without Django settings.
 ADMIN_VERBS = ("setup", "unsetup", "status", "backup", "restore", "checkconfig")
+
+
+def _as_service_user(argv) -> list[str] | None:
+    """Root runs Django commands as the service user: the database accepts
+    that user over the local socket (peer authentication), and files it
+    creates get the right owner. ``UBLOG_CTL_USER=root`` keeps root."""
+    if os.geteuid() != 0 or os.environ.get("UBLOG_CTL_USER") == "root":
+        return None
+    if os.environ.get("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE) != SETTINGS_MODULE:
+        return None
+    try:
+        pwd.getpwnam(SERVICE_USER)
+    except KeyError:
+        return None
+    module = [sys.executable, "-m", "ublog_site.ctl"]
+    return ["runuser", "-u", SERVICE_USER, "--", *module, *argv[1:]]
 
 
 def main(argv=None):
@@ -31,6 +50,9 @@ def main(argv=None):
     if argv[1:] == ["check"]:
         # The admin's full report: deployment checks and the database too.
         argv += ["--deploy", "--database", "default"]
+    switch = _as_service_user(argv)
+    if switch:
+        os.execvp(switch[0], switch)  # pragma: no cover (tests/install)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)
     try:
         if os.environ["DJANGO_SETTINGS_MODULE"] == SETTINGS_MODULE:

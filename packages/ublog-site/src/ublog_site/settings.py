@@ -42,7 +42,17 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "ublog_site.ratelimit.RateLimitMiddleware",
 ]
+
+# One cache every gunicorn worker shares (rate-limit counters): a table in
+# the site's database, created by `ublog-ctl setup` (createcachetable).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "ublog_cache",
+    }
+}
 
 ROOT_URLCONF = "ublog_site.urls"
 WSGI_APPLICATION = "ublog_site.wsgi.application"
@@ -136,6 +146,11 @@ FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o755
 
 UBLOG_ACCOUNTS_ACTIVATION_DAYS = CONFIG["accounts", "activation_days"]
 UBLOG_ACCOUNTS_SIGNUP_OPEN = CONFIG["accounts", "signup_open"]
+# POSTs per client address: (requests, seconds) or None (see ratelimit.py).
+UBLOG_RATE_LIMITS = {
+    "ublog_accounts:signup": CONFIG["accounts", "signup_rate"],
+    "ublog_accounts:login": CONFIG["accounts", "login_rate"],
+}
 
 # -- e-mail ------------------------------------------------------------------
 

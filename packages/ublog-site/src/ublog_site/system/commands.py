@@ -82,6 +82,8 @@ def ctl(*args: str, config: Path, user: str | None = None, what: str) -> None:
     """Run ``ublog-ctl ARGS`` (Django management) against ``config``."""
     env = {
         "UBLOG_CONFIG": str(config),
+        # Already the chosen user: ublog-ctl must not switch again.
+        "UBLOG_CTL_USER": "root",
         "DJANGO_SETTINGS_MODULE": "ublog_site.settings",
         "PYTHONDONTWRITEBYTECODE": "1",
     }

@@ -80,14 +80,16 @@ def _make_dir(path: Path, mode: int, uid: int, gid: int) -> None:
 
 
 def ensure_dirs(config: Config, user: str, web_group: str) -> None:
-    """Data, static (root-owned, world-readable) and media (service-writable,
+    """Data (root's), static (world-readable) and media (service-writable,
     readable by nginx through its group; setgid so new folders inherit it)."""
     uid = pwd.getpwnam(user).pw_uid
     ugid = pwd.getpwnam(user).pw_gid
     web_gid = grp.getgrnam(web_group).gr_gid
     data_dir = config["ublog", "data_dir"]
     _make_dir(data_dir, 0o755, 0, 0)
-    _make_dir(config["ublog", "static_root"], 0o755, 0, 0)
+    # Collected by the service user (ublog-ctl runs Django as that user);
+    # the service itself cannot write there (ProtectSystem=strict).
+    _make_dir(config["ublog", "static_root"], 0o755, uid, ugid)
     _make_dir(config["ublog", "media_root"], 0o2750, uid, web_gid)
     if config["database", "engine"] == "sqlite":
         _make_dir(Path(config["database", "name"]).parent, 0o750, uid, ugid)
@@ -106,6 +108,12 @@ def setup(opts: Options, say: Callable[[str], None] = print) -> Config:
         if db.is_local:
             for created in ensure_role_and_database(db):
                 say(f"created PostgreSQL {created}")
+        ctl(
+            "checkschema",
+            config=opts.config_path,
+            user=opts.user,
+            what="checking the database schema",
+        )
         if opts.previous_version and has_schema(db):
             made = backup.create(config, opts.previous_version)
             say(f"backed up the database and media before upgrading: {made.dump}")
@@ -116,12 +124,19 @@ def setup(opts: Options, say: Callable[[str], None] = print) -> Config:
             user=opts.user,
             what="migrating the database",
         )
+        ctl(
+            "createcachetable",
+            config=opts.config_path,
+            user=opts.user,
+            what="creating the cache table",
+        )
     ctl(
         "collectstatic",
         "--no-input",
         "--verbosity",
         "0",
         config=opts.config_path,
+        user=opts.user,
         what="collecting static files",
     )
     for change in opts.nginx.enable():
@@ -129,7 +144,7 @@ def setup(opts: Options, say: Callable[[str], None] = print) -> Config:
     opts.nginx.reload()
     if not opts.maintainer_script and systemd_running():  # pragma: no cover
         run(
-            ["systemctl", "try-restart", "ublog.socket", "ublog.service"],
+            ["systemctl", "try-restart", "ublog.service"],
             what="restarting ublog",
         )
     return config

@@ -1,0 +1,243 @@
+"""`apt install ublog` on a clean, booted Debian 12, checked from the host.
+
+The .deb from dist/deb goes into a local apt repository inside a systemd-nspawn
+container (its own network namespace, no route out; the dependencies' .debs
+are prefetched into the cached base root). apt installs it with nothing else
+typed; then, over HTTP from the host: the site answers through nginx, an
+anonymous post made by a real multipart form POST (with CSRF) shows on the
+list, static files and the uploaded image come from nginx. Then remove (data
+kept: a reinstall shows the old post) and purge (nothing left).
+
+Figures (install time, time to the first 200, installed size, the
+systemd-analyze security score) are printed: run with -s to see them.
+"""
+
+import io
+import re
+import subprocess
+import time
+import uuid
+import zlib
+from pathlib import Path
+
+import pytest
+from testbed import Testbed
+
+ROOT = Path(__file__).resolve().parents[2]
+DEB_DIR = ROOT / "dist" / "deb"
+REPO = "/srv/ublog-repo"
+LOCAL_LIST = "/etc/apt/sources.list.d/ublog-local.list"
+# apt-get update of the local repository only (the mirror is unreachable).
+APT_LOCAL = (
+    f"-o Dir::Etc::sourcelist={LOCAL_LIST} -o Dir::Etc::sourceparts=- "
+    "-o APT::Get::List-Cleanup=0"
+)
+
+
+def report(label, value):
+    print(f"\n[figure] {label}: {value}", flush=True)
+
+
+def the_deb() -> Path:
+    debs = sorted(DEB_DIR.glob("ublog_*_amd64.deb"))
+    if len(debs) != 1:
+        pytest.fail(f"expected one ublog .deb in {DEB_DIR} (run `make`): {debs}")
+    return debs[0]
+
+
+def deb_depends(deb: Path) -> list[str]:
+    """The package names in the .deb's Depends (version constraints dropped)."""
+    field = subprocess.run(
+        ["dpkg-deb", "-f", str(deb), "Depends"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    names = {re.split(r"[\s(]", dep.strip())[0] for dep in field.split(",")}
+    return sorted(n for n in names if n)
+
+
+def png_bytes(width=3, height=2):
+    """A real, tiny PNG (what Pillow will verify on upload)."""
+
+    def chunk(kind, data):
+        body = kind + data
+        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + b"\x08\x02\0\0\0"
+    rows = b"".join(b"\0" + b"\xff\x00\x00" * width for _ in range(height))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def multipart(fields: dict, files: dict) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    out = io.BytesIO()
+    for name, value in fields.items():
+        out.write(f"--{boundary}\r\n".encode())
+        out.write(f'Content-Disposition: form-data; name="{name}"\r\n\r\n'.encode())
+        out.write(f"{value}\r\n".encode())
+    for name, (filename, content, ctype) in files.items():
+        out.write(f"--{boundary}\r\n".encode())
+        out.write(
+            f'Content-Disposition: form-data; name="{name}"; '
+            f'filename="{filename}"\r\nContent-Type: {ctype}\r\n\r\n'.encode()
+        )
+        out.write(content + b"\r\n")
+    out.write(f"--{boundary}--\r\n".encode())
+    return out.getvalue(), f"multipart/form-data; boundary={boundary}"
+
+
+def wait_for_200(tb, path="/", timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        response = tb.http(path)
+        if response.status == 200 or time.monotonic() > deadline:
+            return response
+        time.sleep(0.2)
+
+
+def psql(tb, sql, database="postgres"):
+    return tb.run(
+        ["runuser", "-u", "postgres", "--", "psql", "-XAtc", sql, database]
+    ).stdout.strip()
+
+
+def apt(tb, *args, timeout=600):
+    return tb.run(
+        "apt-get -y -q -o Dpkg::Options::=--force-confdef " + " ".join(args),
+        timeout=timeout,
+    )
+
+
+def test_apt_install_serves_the_site_and_remove_purge_follow_policy(
+    ublog_root, bed_args
+):
+    deb = the_deb()
+    report(".deb size", f"{deb.stat().st_size / 1e6:.1f} MB ({deb.name})")
+    with Testbed(tarball=ublog_root, **bed_args) as tb:
+        # A local apt repository holding only the .deb.
+        tb.copy_in(deb, f"{REPO}/{deb.name}")
+        tb.run(f"cd {REPO} && apt-ftparchive packages . > Packages")
+        tb.run(f"echo 'deb [trusted=yes] file:{REPO} ./' > {LOCAL_LIST}")
+        tb.run(f"apt-get update -q {APT_LOCAL}")
+
+        # --- install, with nothing else typed ---------------------------------
+        started = time.monotonic()
+        out = apt(tb, "install", "ublog")
+        installed = time.monotonic() - started
+        assert "ublog-ctl setup: done" in out.stdout, out.stdout[-3000:]
+        first = wait_for_200(tb)
+        to_first_200 = time.monotonic() - started
+        report("apt-get install ublog", f"{installed:.1f} s")
+        report("apt-get install to the first HTTP 200", f"{to_first_200:.1f} s")
+        size = tb.run("du -sk /opt/venvs/ublog").stdout.split()[0]
+        report("installed venv size", f"{int(size) / 1024:.1f} MiB")
+
+        assert first.status == 200, first.text[:2000]
+        assert first.headers["Server"].startswith("nginx")
+        assert "μblog" in first.text
+        for unit in ("ublog.socket", "ublog.service", "nginx", "postgresql"):
+            state = tb.run(["systemctl", "is-active", unit], check=False).stdout
+            assert state.strip() == "active", f"{unit}: {state}"
+        assert tb.run(["systemctl", "is-enabled", "ublog.service"]).stdout.strip() == (
+            "enabled"
+        )
+
+        # The configuration: 0640 root:ublog, with a generated secret.
+        mode = tb.run(["stat", "-c", "%a %U %G", "/etc/ublog/ublog.conf"]).stdout
+        assert mode.split() == ["640", "root", "ublog"]
+        conf = tb.run(["cat", "/etc/ublog/ublog.conf"]).stdout
+        secret = re.search(r"^secret_key = (\S{50,})$", conf, re.M)
+        assert secret, "no generated secret_key in /etc/ublog/ublog.conf"
+        assert tb.address in re.search(r"^allowed_hosts = (.*)$", conf, re.M)[1]
+        # No password anywhere: peer authentication over the local socket.
+        assert "password" not in re.sub(r"(?m)^#.*$", "", conf)
+        assert tb.run(["id", "-u", "ublog"]).returncode == 0
+        status = tb.run(["ublog-ctl", "status"]).stdout
+        assert "reachable, migrated" in status and "ublog.service active" in status
+
+        # --- an anonymous post with an image, through nginx and gunicorn ----
+        web = tb.session()
+        form = web.get("/new/")
+        assert form.status == 200 and web.cookie("csrftoken")
+        text = f"Hello from the install test {uuid.uuid4().hex[:8]}"
+        body, ctype = multipart(
+            {"csrfmiddlewaretoken": web.cookie("csrftoken"), "text": text},
+            {"image": ("../../etc/evil name.png", png_bytes(), "image/png")},
+        )
+        created = web.request(
+            "/new/",
+            "POST",
+            body,
+            {"Content-Type": ctype, "Referer": tb.url + "/new/"},
+            follow=False,
+        )
+        assert created.status == 302, created.text[:2000]
+        listing = web.get("/").text
+        assert text in listing
+        image = re.search(r'src="(/media/ublog_posts/[^"]+\.png)"', listing)
+        assert image, "the uploaded image is not on the list page"
+        assert ".." not in image[1] and "evil" not in image[1]
+        served = tb.http(image[1])
+        assert served.status == 200
+        assert served.headers["Content-Type"] == "image/png"
+        assert served.body == png_bytes()
+        css = tb.http("/static/ublog_site/site.css")
+        assert css.status == 200 and css.headers["Server"].startswith("nginx")
+        assert css.headers["Content-Type"] == "text/css"
+        # Without the CSRF token the POST is refused and nothing is stored.
+        forged = tb.session().request("/new/", "POST", {"text": "forged"})
+        assert forged.status == 403
+        count = psql(tb, "SELECT count(*) FROM ublog_posts_post", "ublog")
+        assert count == "1"
+
+        security = tb.run(["systemd-analyze", "security", "ublog.service"]).stdout
+        score = re.search(r"Overall exposure level for ublog.service: (.*)", security)
+        report("systemd-analyze security ublog.service", score[1] if score else "?")
+
+        # --- remove: service stopped, data kept --------------------------------
+        apt(tb, "remove", "ublog")
+        state = tb.run(["systemctl", "is-active", "ublog.service"], check=False)
+        assert state.stdout.strip() in ("inactive", "unknown")
+        assert tb.run(["test", "-f", "/etc/ublog/ublog.conf"]).returncode == 0
+        assert tb.run(["test", "-e", "/opt/venvs/ublog"], check=False).returncode
+        assert psql(tb, "SELECT count(*) FROM ublog_posts_post", "ublog") == "1"
+        media = tb.run("find /var/lib/ublog/media -type f | wc -l").stdout.strip()
+        assert media == "1"
+        # nginx goes back to its own default page rather than a dead upstream.
+        assert tb.http("/").status == 200
+        assert (
+            tb.run(["test", "-L", "/etc/nginx/sites-enabled/default"]).returncode == 0
+        )
+
+        # --- reinstall: the old post and the same secret are back -----------
+        apt(tb, "install", "ublog")
+        assert text in wait_for_200(tb).text
+        assert secret[0] in tb.run(["cat", "/etc/ublog/ublog.conf"]).stdout
+
+        # --- purge: nothing left ------------------------------------------------
+        apt(tb, "purge", "ublog")
+        assert psql(tb, "SELECT count(*) FROM pg_database WHERE datname='ublog'") == "0"
+        assert psql(tb, "SELECT count(*) FROM pg_roles WHERE rolname='ublog'") == "0"
+        for path in (
+            "/etc/ublog",
+            "/var/lib/ublog",
+            "/var/backups/ublog",
+            "/opt/venvs/ublog",
+            "/etc/nginx/sites-enabled/ublog",
+            "/etc/nginx/sites-available/ublog",
+            "/run/ublog.sock",
+        ):
+            assert tb.run(["test", "-e", path], check=False).returncode, path
+        assert tb.run(["getent", "passwd", "ublog"], check=False).returncode == 2
+        assert tb.run(["getent", "group", "ublog"], check=False).returncode == 2
+        assert tb.run("dpkg -l ublog | grep -c '^ii\\|^rc'", check=False).stdout in (
+            "0\n",
+            "",
+        )
+        assert "Welcome to nginx!" in tb.http("/").text
