@@ -1,7 +1,7 @@
 # ublog: build everything with `make`, test everything with `make check`.
 #
 # Stages write under dist/: dist/python (sdists + wheels), dist/wheelhouse
-# (pinned dependency wheels), dist/deb (the ublog .deb).
+# (pinned dependency wheels), dist/deb (the ublog .deb), dist/rpm (the .rpm).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -28,9 +28,9 @@ VENV := .venv
 TOOLS_STAMP := $(VENV)/.tools-stamp
 DEPS_STAMP := $(CACHE_DIR)/.system-deps-stamp
 
-.PHONY: all python deb check tox lint packaging install-test run clean distclean deps
+.PHONY: all python deb rpm rpm-test check tox lint packaging install-test run clean distclean deps
 
-all: python deb
+all: python deb rpm
 
 # System packages a fresh Debian lacks (apt-get, only when something is missing).
 deps: $(DEPS_STAMP)
@@ -68,11 +68,26 @@ $(DEB_STAMP): $(PYTHON_STAMP) requirements/deb.txt $(wildcard debian/* debian/*/
 	scripts/build-deb
 	touch $@
 
+# The .rpm: the same wheels in a venv under /opt, built with rpmbuild, offline.
+RPM_STAMP := dist/rpm/.built
+rpm: $(RPM_STAMP)
+$(RPM_STAMP): $(PYTHON_STAMP) requirements/deb.txt scripts/build-rpm $(wildcard rpm/*) \
+		debian/ublog.service debian/ublog.socket debian/gunicorn.conf.py debian/ublog-ctl.8
+	scripts/wheelhouse >/dev/null
+	scripts/build-rpm
+	touch $@
+
 # Everything a maintainer runs before a release.
 check: all
 	scripts/check-pythons
 	tox run-parallel --parallel 2 --parallel-no-spinner
+	$(MAKE) rpm-test
 	$(MAKE) install-test
+
+# rpmlint, payload checks, a byte-identical rebuild, dnf install/upgrade/erase
+# (its own pytest run: tests/install has a conftest of its own).
+rpm-test:
+	python -m pytest -v -s -p no:cacheprovider tests/rpm
 
 # lintian, then apt install / remove / purge in booted systemd-nspawn roots.
 install-test:

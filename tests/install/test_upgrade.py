@@ -206,7 +206,8 @@ def test_upgrade_keeps_everything_and_failures_are_clear(
             "apt-get install -y -q --allow-downgrades ublog=0.1.0", check=False
         )
         assert refused.returncode != 0
-        assert "refusing to downgrade from 0.1.1 to 0.1.0" in refused.stderr
+        said = refused.stdout + refused.stderr
+        assert "refusing to downgrade from 0.1.1 to 0.1.0" in said
         version = tb.run(["dpkg-query", "-W", "-f", "${Version}", "ublog"]).stdout
         assert version == NEXT
         assert wait_for_200(tb).status == 200
@@ -215,7 +216,8 @@ def test_upgrade_keeps_everything_and_failures_are_clear(
         tb.run("systemctl stop postgresql")
         failed = tb.run("apt-get install -y -q --reinstall ublog", check=False)
         assert failed.returncode != 0
-        lines = [ln for ln in failed.stderr.splitlines() if "ublog-ctl setup" in ln]
+        said = (failed.stdout + failed.stderr).splitlines()
+        lines = [ln for ln in said if ln.startswith("ublog-ctl setup: ")]
         assert lines and "PostgreSQL cluster 15/main is not running" in lines[0]
         assert "hint: systemctl start postgresql, then: dpkg --configure -a" in lines[0]
         tb.run("systemctl start postgresql")
@@ -241,8 +243,14 @@ def test_upgrade_keeps_everything_and_failures_are_clear(
         )
         restarted = tb.run(["systemctl", "restart", "ublog.service"], check=False)
         assert restarted.returncode != 0
+        # Refused: never active (systemd retries, Restart=on-failure, and
+        # gives up at the start limit); the reason is in the journal.
         state = tb.run(["systemctl", "is-active", "ublog.service"], check=False)
-        assert state.stdout.strip() == "failed"
+        assert state.stdout.strip() in ("failed", "activating")
+        result = tb.run(["systemctl", "show", "-p", "Result", "--value", "ublog"])
+        assert result.stdout.strip() == "exit-code"
+        journal = tb.run("journalctl -u ublog.service --no-pager -o cat").stdout
+        assert "[database] port: 'abc' is not an integer" in journal
         tb.run(["sh", "-c", "cat > /etc/ublog/ublog.conf"], input=conf)
         tb.run(["systemctl", "restart", "ublog.service"])
         assert wait_for_200(tb).status == 200

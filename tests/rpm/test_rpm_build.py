@@ -1,0 +1,209 @@
+"""The RPM that `make rpm` built: its metadata, its payload, and that it
+rebuilds byte for byte.
+
+* Provides are only the package's own name (no library leaks from the
+  venv), Requires are the declared ones, the configuration files are
+  flagged as the spec says;
+* no file of the payload names the build tree (shebangs, pyvenv.cfg, RECORD,
+  byte-code), the venv's interpreter is /usr/bin/python3.11 and every .pyc
+  is a checked-hash one compiled for its installed path;
+* a second build with the same SOURCE_DATE_EPOCH in another temporary build
+  tree gives the same bytes.
+"""
+
+import base64
+import csv
+import hashlib
+import io
+import posixpath
+import re
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+from rpmroot import REPO_ROOT, rpm_query, rpm_requires, run
+
+VENV = "opt/venvs/ublog"
+SITE = f"{VENV}/lib/python3.11/site-packages"
+
+
+@pytest.fixture(scope="module")
+def payload(dist_rpm) -> dict[str, tarfile.TarInfo | bytes]:
+    """The payload as {path: TarInfo}, plus the regular files' bytes."""
+    tar_bytes = subprocess.run(
+        ["rpm2archive", "-n", "-"],
+        stdin=dist_rpm.open("rb"),
+        capture_output=True,
+        check=True,
+    ).stdout
+    members, contents = {}, {}
+    with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
+        for info in tar:
+            path = info.name.removeprefix("./").rstrip("/")
+            members[path] = info
+            if info.isfile():
+                contents[path] = tar.extractfile(info).read()
+    return {"members": members, "contents": contents}
+
+
+def test_file_name_and_version_follow_the_site_wheel(dist_rpm):
+    (wheel,) = (REPO_ROOT / "dist" / "python").glob("ublog_site-*.whl")
+    version = wheel.name.split("-")[1]
+    assert dist_rpm.name == f"ublog-{version}-1.x86_64.rpm"
+    assert rpm_query(dist_rpm, "%{NAME} %{VERSION} %{RELEASE} %{ARCH}") == (
+        f"ublog {version} 1 x86_64"
+    )
+
+
+def test_provides_only_itself_and_requires_what_it_declares(dist_rpm):
+    evr = rpm_query(dist_rpm, "%{VERSION}-%{RELEASE}")
+    provides = run(["rpm", "-qp", "--provides", str(dist_rpm)]).stdout.split("\n")
+    assert sorted(filter(None, provides)) == [
+        f"ublog = {evr}",
+        f"ublog(x86-64) = {evr}",
+    ]
+    assert rpm_requires(dist_rpm) == {
+        "/bin/sh",
+        "/usr/bin/python3.11",
+        "glibc",
+        "nginx",
+        "postgresql",
+        "postgresql-server",
+        "shadow-utils",
+        "systemd",
+        "util-linux",
+    }
+    scripts = run(["rpm", "-qp", "--scripts", str(dist_rpm)]).stdout
+    for phase in ("preinstall", "postinstall", "preuninstall", "postuninstall"):
+        assert f"{phase} scriptlet (using /bin/sh)" in scripts
+    assert "ublog-ctl setup --maintainer-script" in scripts
+    assert "ublog-ctl unsetup --maintainer-script" in scripts
+
+
+def test_files_flags_modes_and_owners(dist_rpm):
+    fmt = (
+        "[%{FILEFLAGS:fflags}\t%{FILEMODES:perms}\t"
+        "%{FILEUSERNAME}:%{FILEGROUPNAME}\t%{FILENAMES}\n]"
+    )
+    files = {}
+    for line in rpm_query(dist_rpm, fmt).splitlines():
+        flags, mode, owner, name = line.split("\t")
+        files[name] = (flags, mode, owner)
+    # Generated at install (secret key), owned but not shipped, never replaced.
+    assert files["/etc/ublog/ublog.conf"] == ("cng", "-rw-r-----", "root:ublog")
+    assert files["/etc/ublog"] == ("", "drwxr-x---", "root:ublog")
+    assert files["/etc/nginx/conf.d/ublog.conf"] == ("cn", "-rw-r--r--", "root:root")
+    for unit in ("ublog.service", "ublog.socket"):
+        assert files[f"/usr/lib/systemd/system/{unit}"][0] == ""
+    assert "/var/lib/ublog" in files
+    assert not [n for n in files if n.startswith("/usr/lib/.build-id")]
+    # Nothing of the package is owned by anyone but root (the group aside).
+    assert {owner.split(":")[0] for _, _, owner in files.values()} == {"root"}
+
+
+def test_unit_and_nginx_files_are_the_el_variants(payload):
+    contents = payload["contents"]
+    socket = contents["usr/lib/systemd/system/ublog.socket"].decode()
+    assert "SocketGroup=nginx\n" in socket and "www-data" not in socket
+    debian = (REPO_ROOT / "debian" / "ublog.socket").read_text()
+    debian = debian.replace("SocketGroup=www-data", "SocketGroup=nginx")
+    assert socket == debian.replace("(www-data)", "(group nginx)")
+    service = contents["usr/lib/systemd/system/ublog.service"].decode()
+    assert "ExecStart=/opt/venvs/ublog/bin/gunicorn " in service
+    assert "README.Debian" not in service
+    nginx = contents["etc/nginx/conf.d/ublog.conf"].decode()
+    assert "server unix:/run/ublog.sock" in nginx
+    assert "default_server;" not in nginx  # EL's nginx.conf has its own
+
+
+def test_no_build_path_in_any_file(payload):
+    """The build tree was /tmp/ublog-rpmbuild.XXXXXX/BUILDROOT/...: no trace."""
+    markers = (b"ublog-rpmbuild", b"BUILDROOT", b"/rpmbuild/")
+    offenders = [
+        path
+        for path, data in payload["contents"].items()
+        if any(marker in data for marker in markers)
+    ]
+    assert offenders == []
+
+
+def test_venv_points_at_the_installed_paths(payload):
+    members, contents = payload["members"], payload["contents"]
+    cfg = contents[f"{VENV}/pyvenv.cfg"].decode()
+    assert "home = /usr/bin\n" in cfg
+    assert "executable = /usr/bin/python3.11\n" in cfg
+    assert "command = /usr/bin/python3.11 -m venv /opt/venvs/ublog\n" in cfg
+    assert members[f"{VENV}/bin/python3.11"].linkname == "/usr/bin/python3.11"
+    assert (
+        members["usr/sbin/ublog-ctl"].linkname == "../../opt/venvs/ublog/bin/ublog-ctl"
+    )
+    scripts = [
+        p for p, i in members.items() if p.startswith(f"{VENV}/bin/") and i.isfile()
+    ]
+    assert {Path(p).name for p in scripts} >= {"ublog-ctl", "gunicorn"}
+    for path in scripts:
+        first = contents[path].split(b"\n", 1)[0]
+        assert first == b"#!/opt/venvs/ublog/bin/python", (path, first)
+    # pip, setuptools and the activate scripts are build-time only.
+    assert not [
+        p
+        for p in members
+        if re.match(rf"{SITE}/(pip|setuptools|pkg_resources)(/|-)", p)
+        or re.match(rf"{VENV}/bin/(pip|activate)", p)
+    ]
+
+
+def test_every_record_matches_the_shipped_files(payload):
+    """RECORD hashes and sizes hold for every file, the rewritten scripts too."""
+    contents = payload["contents"]
+    records = [p for p in contents if re.match(rf"{SITE}/[^/]+\.dist-info/RECORD$", p)]
+    assert len(records) == 11  # 8 dependencies + our 3 wheels
+    wrong = []
+    for record in records:
+        rows = csv.reader(io.StringIO(contents[record].decode()))
+        for path, digest, size in rows:
+            if not digest:
+                continue
+            target = posixpath.normpath(posixpath.join(SITE, path))
+            data = contents.get(target)
+            b64 = base64.urlsafe_b64encode(hashlib.sha256(data or b"").digest())
+            if data is None or (digest, size) != (
+                "sha256=" + b64.rstrip(b"=").decode(),
+                str(len(data)),
+            ):
+                wrong.append(target)
+    assert wrong == []
+
+
+def test_bytecode_is_checked_hash_for_the_installed_paths(payload):
+    contents = payload["contents"]
+    pycs = {p: d for p, d in contents.items() if p.endswith(".pyc")}
+    assert len(pycs) > 1000
+    # PEP 552 flags: 0b11 = hash-based, checked against the source.
+    unchecked = [p for p, d in pycs.items() if int.from_bytes(d[4:8], "little") != 3]
+    assert unchecked == []
+    elsewhere = [p for p, d in pycs.items() if b"/opt/venvs/ublog/lib/" not in d]
+    assert elsewhere == []
+    sources = {p for p in contents if p.endswith(".py") and p.startswith(SITE)}
+    compiled = {
+        re.sub(r"__pycache__/([^/]+)\.cpython-311\.pyc$", r"\1.py", p) for p in pycs
+    }
+    assert sorted(sources - compiled) == []
+
+
+def test_same_source_date_epoch_gives_identical_bytes(dist_rpm, rpm_builds):
+    def digest(path: Path) -> str:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    assert rpm_builds.rebuild.name == dist_rpm.name
+    if digest(rpm_builds.rebuild) != digest(dist_rpm):
+        dumps = [
+            run(["rpm", "-qp", "--dump", str(p)]).stdout.splitlines()
+            for p in (dist_rpm, rpm_builds.rebuild)
+        ]
+        differing = sorted(set(dumps[0]) ^ set(dumps[1]))[:20]
+        pytest.fail(
+            f"the rebuild differs from {dist_rpm} (older than dist/python? run "
+            f"`make rpm`); rpm --dump lines that differ: {differing}"
+        )
