@@ -20,6 +20,7 @@ export PIP_CONFIG_FILE := /dev/null
 export PIP_CACHE_DIR := $(CACHE_DIR)/pip
 export UV_CACHE_DIR := $(CACHE_DIR)/uv
 export UV_PYTHON_DOWNLOADS := never
+export CACHE_DIR
 # The tool venv first, then every pyenv Python tox needs (3.10 to 3.13).
 PYENV_BINS := $(wildcard $(PYENV_ROOT)/versions/3.1[0-3].*/bin)
 export PATH := $(CURDIR)/.venv/bin:$(subst $() $(),:,$(PYENV_BINS)):$(PATH)
@@ -28,7 +29,7 @@ VENV := .venv
 TOOLS_STAMP := $(VENV)/.tools-stamp
 DEPS_STAMP := $(CACHE_DIR)/.system-deps-stamp
 
-.PHONY: all python deb rpm rpm-test check tox lint packaging install-test run clean distclean deps
+.PHONY: all python deb rpm rpm-test repo app-debs bench check tox lint packaging install-test run clean distclean deps
 
 all: python deb rpm
 
@@ -77,8 +78,24 @@ $(RPM_STAMP): $(PYTHON_STAMP) requirements/deb.txt scripts/build-rpm $(wildcard 
 	scripts/build-rpm
 	touch $@
 
+# dist/repo: offline apt (signed) + PEP 503 + RPM repository (scripts/make-repo).
+REPO_STAMP := dist/.repo-built
+repo: $(REPO_STAMP)
+$(REPO_STAMP): $(DEB_STAMP) $(RPM_STAMP) $(PYTHON_STAMP) requirements/repo.txt \
+		scripts/make-repo scripts/make_repo_pylist.py
+	scripts/make-repo
+	touch $@
+
+# python3-ublog-posts / python3-ublog-accounts: the apps the Debian way
+# (dh + pybuild, pyproject plugin), built in a Debian 13 chroot.
+APP_DEBS_STAMP := dist/debian-apps/.built
+app-debs: $(APP_DEBS_STAMP)
+$(APP_DEBS_STAMP): $(PYTHON_STAMP) $(shell find packaging/debian-apps -type f)
+	packaging/debian-apps/build
+	touch $@
+
 # Everything a maintainer runs before a release.
-check: all
+check: all repo app-debs
 	scripts/check-pythons
 	tox run-parallel --parallel 2 --parallel-no-spinner
 	$(MAKE) rpm-test
@@ -89,9 +106,26 @@ check: all
 rpm-test:
 	python -m pytest -v -s -p no:cacheprovider tests/rpm
 
-# lintian, then apt install / remove / purge in booted systemd-nspawn roots.
-install-test:
+# Playwright (driving Debian's chromium; it never downloads a browser) for
+# the browser test, matplotlib for the benchmark chart.
+BROWSER_STAMP := $(VENV)/.browser-stamp
+$(BROWSER_STAMP): requirements/browser.txt $(TOOLS_STAMP)
+	$(VENV)/bin/python -m pip install --quiet -r requirements/browser.txt
+	touch $@
+
+BENCH_STAMP := $(VENV)/.bench-stamp
+$(BENCH_STAMP): requirements/bench.txt $(TOOLS_STAMP)
+	$(VENV)/bin/python -m pip install --quiet -r requirements/bench.txt
+	touch $@
+
+# lintian, piuparts, then apt install / upgrade / remove / purge, offline
+# repository and browser tests in booted systemd-nspawn roots.
+install-test: $(BROWSER_STAMP)
 	python -m pytest -v -s -p no:cacheprovider tests/install
+
+# Build, size, install and serving figures -> dist/bench.md, dist/bench.png.
+bench: all $(BENCH_STAMP)
+	scripts/bench
 
 tox: python
 	tox run $(if $(ENV),-e $(ENV))

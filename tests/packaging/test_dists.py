@@ -152,7 +152,7 @@ def test_apps_declare_supported_django_versions(package):
     with zipfile.ZipFile(wheel_path(package)) as wheel:
         metadata = wheel.read(f"{dist_name(package)}-{VERSION}.dist-info/METADATA")
     metadata = metadata.decode()
-    for version in ("5.2", "6.0", "6.1"):
+    for version in ("4.2", "5.2", "6.0", "6.1"):
         assert f"Classifier: Framework :: Django :: {version}" in metadata
     assert "requires-dist: django" in metadata.lower()
 

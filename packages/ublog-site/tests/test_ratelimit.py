@@ -3,15 +3,27 @@
 import pytest
 from django.core.cache import cache
 
+from ublog_site import ratelimit
 from ublog_site.config import ConfigError, load_config
 from ublog_site.ratelimit import client_address
 
 
 @pytest.fixture(autouse=True)
-def fresh_counters(db):
+def fresh_counters(db, monkeypatch):
+    """Empty counters, and a clock that stays inside one window (a real one
+    could cross a window boundary between two requests and reset them)."""
     cache.clear()
+    monkeypatch.setattr(ratelimit.time, "time", lambda: 1_800_000_010.5)
     yield
     cache.clear()
+
+
+def test_the_window_resets_the_counter(client, settings, monkeypatch):
+    settings.UBLOG_RATE_LIMITS = {"ublog_accounts:login": (1, 60)}
+    assert login(client).status_code == 200
+    assert login(client).status_code == 429
+    monkeypatch.setattr(ratelimit.time, "time", lambda: 1_800_000_070.5)
+    assert login(client).status_code == 200
 
 
 @pytest.fixture

@@ -177,5 +177,8 @@ class LoginView(auth_views.LoginView):
 class LogoutView(auth_views.LogoutView):
     """Log out on POST only, then go to ``LOGOUT_REDIRECT_URL`` (or ``/``)."""
 
+    # Django 5.0+ already refuses GET; 4.2 still logs out on GET (deprecated).
+    http_method_names = ["post", "options"]
+
     def get_default_redirect_url(self):
         return resolve_url(self.next_page or settings.LOGOUT_REDIRECT_URL or "/")
