@@ -8,7 +8,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := all
 
 PACKAGES := ublog-posts ublog-accounts ublog-site
-PYTHON ?= python3
+# The tool venv runs on CPython 3.11 (the Python of Debian 12, and of the .deb).
+PYTHON ?= python3.11
 CACHE_DIR ?= $(HOME)/.cache/ublog
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
 
