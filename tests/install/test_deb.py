@@ -34,6 +34,20 @@ APT_LOCAL = (
 )
 
 
+RECORD_CHECK = """
+import base64, hashlib, importlib.metadata, pathlib
+stale = []
+for dist in importlib.metadata.distributions():
+    for file in dist.files or []:
+        if file.hash:
+            data = pathlib.Path(file.locate()).read_bytes()
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest())
+            if digest.rstrip(b"=").decode() != file.hash.value:
+                stale.append(str(file))
+print(len(stale), "stale", *stale)
+"""
+
+
 def report(label, value):
     print(f"\n[figure] {label}: {value}", flush=True)
 
@@ -158,6 +172,10 @@ def test_apt_install_serves_the_site_and_remove_purge_follow_policy(
         # No password anywhere: peer authentication over the local socket.
         assert "password" not in re.sub(r"(?m)^#.*$", "", conf)
         assert tb.run(["id", "-u", "ublog"]).returncode == 0
+        # Every installed file matches its RECORD entry (no stale hashes after
+        # the shebang rewrite, no normalized files).
+        stale = tb.run(["/opt/venvs/ublog/bin/python", "-c", RECORD_CHECK]).stdout
+        assert stale.strip() == "0 stale", stale
         status = tb.run(["ublog-ctl", "status"]).stdout
         assert "reachable, migrated" in status and "ublog.service active" in status
 
