@@ -42,3 +42,23 @@ def ublog_root() -> Path:
     from test_deb import deb_depends, the_deb
 
     return base_root(" ".join(deb_depends(the_deb())))
+
+
+@pytest.fixture(scope="session")
+def next_deb() -> Path:
+    """The next release's .deb (scripts/build-next-version), built once per
+    run for the upgrade and cluster tests."""
+    from test_upgrade import NEXT
+
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "build-next-version"), NEXT],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode:
+        pytest.fail(
+            "scripts/build-next-version failed:\n"
+            + result.stdout[-2000:]
+            + result.stderr[-4000:]
+        )
+    return ROOT / "dist" / "next" / f"ublog_{NEXT}_amd64.deb"

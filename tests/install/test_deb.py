@@ -60,13 +60,17 @@ def the_deb() -> Path:
 
 
 def deb_depends(deb: Path) -> list[str]:
-    """The package names in the .deb's Depends (version constraints dropped)."""
-    field = subprocess.run(
-        ["dpkg-deb", "-f", str(deb), "Depends"],
+    """The package names in the .deb's Depends and Recommends (version
+    constraints dropped): what `apt-get install` installs by default."""
+    fields = subprocess.run(
+        ["dpkg-deb", "-f", str(deb), "Depends", "Recommends"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
+    field = ",".join(
+        line.split(":", 1)[1] if ":" in line else line for line in fields.splitlines()
+    )
     names = {re.split(r"[\s(]", dep.strip())[0] for dep in field.split(",")}
     return sorted(n for n in names if n)
 
@@ -121,9 +125,12 @@ def psql(tb, sql, database="postgres"):
     ).stdout.strip()
 
 
-def apt(tb, *args, timeout=600):
+def apt(tb, *args, timeout=600, recommends=True):
+    """apt-get in the testbed; with Recommends, as Debian's default is (the
+    base root turns them off for its own set-up)."""
     return tb.run(
-        "apt-get -y -q -o Dpkg::Options::=--force-confdef " + " ".join(args),
+        "apt-get -y -q -o Dpkg::Options::=--force-confdef "
+        f"-o APT::Install-Recommends={str(recommends).lower()} " + " ".join(args),
         timeout=timeout,
     )
 

@@ -25,7 +25,8 @@ def test_piuparts_install_purge():
     reuse = ["-b", str(base)] if base.exists() else [f"--save={base}"]
     started = time.monotonic()
     result = subprocess.run(
-        ["piuparts", "--no-eatmydata", "-d", "bookworm", "-m", MIRROR, *reuse]
+        ["piuparts", "--no-eatmydata", "--install-recommends"]
+        + ["-d", "bookworm", "-m", MIRROR, *reuse]
         + [str(debs[0])],
         capture_output=True,
         text=True,

@@ -14,12 +14,10 @@ the job once it runs again), a broken configuration is named by
 import hashlib
 import http.client
 import re
-import subprocess
 import threading
 import time
 from pathlib import Path
 
-import pytest
 from test_deb import (
     APT_LOCAL,
     LOCAL_LIST,
@@ -36,17 +34,6 @@ from testbed import Testbed
 
 ROOT = Path(__file__).resolve().parents[2]
 NEXT = "0.1.1"
-
-
-@pytest.fixture(scope="module")
-def next_deb() -> Path:
-    result = subprocess.run(
-        [str(ROOT / "scripts" / "build-next-version"), NEXT],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
-    return ROOT / "dist" / "next" / f"ublog_{NEXT}_amd64.deb"
 
 
 class Load(threading.Thread):

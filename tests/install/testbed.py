@@ -261,6 +261,7 @@ class Testbed:
         workdir: str | os.PathLike,
         index: int | None = None,
         boot_timeout: float = 90,
+        binds: list[tuple[str | os.PathLike, str]] = (),
     ):
         # Interface names are at most 15 bytes: NAME-h must fit.
         if not re.fullmatch(rf"{PREFIX}[a-z0-9]{{1,10}}", name):
@@ -275,6 +276,7 @@ class Testbed:
         self.upper = self.workdir / f"{name}.upper"  # all the container wrote
         self.boot_log = self.workdir / f"{name}.boot.log"
         self.boot_timeout = boot_timeout
+        self.binds = [(Path(host), inside) for host, inside in binds]
         self.nspawn: subprocess.Popen | None = None
         self.init_pid: int | None = None
         self._cgroups: list[Path] = []
@@ -387,6 +389,7 @@ class Testbed:
             f"--network-namespace-path=/run/netns/{self.name}",
             "--resolv-conf=off", "--timezone=off", "--link-journal=no",
             "--console=read-only", f"--setenv={ENV_MARK}={self.name}",
+            *(f"--bind={host}:{inside}" for host, inside in self.binds),
             "systemd.log_color=0",  # for the container's systemd: a plain log
         ]  # fmt: skip
         with open(self.boot_log, "wb") as log:
@@ -585,6 +588,58 @@ class Testbed:
         for path in (self.root, self.upper, self.root.with_suffix(".work")):
             if path.exists():
                 _sh("rm", "-rf", "--one-file-system", str(path))
+
+
+class Lan:
+    """A network between testbeds: a namespace ``NAME`` holding a bridge, and
+    per attached testbed a veth pair (``lan0`` inside it, ``TESTBED-l`` on
+    the bridge). Nothing on it reaches the host or anywhere else.
+
+        with Lan("ubt1234lan") as lan, Testbed(...) as a, Testbed(...) as b:
+            lan.attach(a, "10.214.0.1")
+            lan.attach(b, "10.214.0.2")
+    """
+
+    __test__ = False
+
+    def __init__(self, name: str, prefix_length: int = 24):
+        if not re.fullmatch(rf"{PREFIX}[a-z0-9]{{1,10}}", name):
+            raise ValueError(f"name must be {PREFIX} + 1-10 of [a-z0-9]: {name!r}")
+        self.name = name
+        self.prefix_length = prefix_length
+        self._made = False
+
+    def __enter__(self) -> Lan:
+        _sh("ip", "netns", "add", self.name)
+        self._made = True
+        try:
+            _sh("ip", "-n", self.name, "link", "add", "br0", "type", "bridge")
+            _sh("ip", "-n", self.name, "link", "set", "br0", "up")
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def attach(self, testbed: Testbed, address: str) -> None:
+        """Give ``testbed`` the interface ``lan0`` with ``address`` on this LAN."""
+        outside = f"{testbed.name}-l"
+        _sh("ip", "link", "add", outside, "type", "veth",
+            "peer", "name", "lan0", "netns", testbed.name)  # fmt: skip
+        _sh("ip", "link", "set", outside, "netns", self.name)
+        _sh("ip", "-n", self.name, "link", "set", outside, "master", "br0")
+        _sh("ip", "-n", self.name, "link", "set", outside, "up")
+        _sh("ip", "-n", testbed.name, "addr", "add",
+            f"{address}/{self.prefix_length}", "dev", "lan0")  # fmt: skip
+        _sh("ip", "-n", testbed.name, "link", "set", "lan0", "up")
+
+    def close(self) -> None:
+        """Delete the namespace (its bridge and veth ends go with it)."""
+        if self._made:
+            _sh("ip", "netns", "delete", self.name)
+            self._made = False
 
 
 class HttpSession:

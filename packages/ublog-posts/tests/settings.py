@@ -56,4 +56,9 @@ MEDIA_URL = "/media/"
 # tmp_path for every test.
 MEDIA_ROOT = os.path.join(tempfile.gettempdir(), "ublog-posts-tests-unused-media")
 
+STORAGES = {
+    "default": {"BACKEND": "ublog_posts.storage.AtomicFileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
 LOGIN_URL = "/login/"

@@ -65,6 +65,14 @@ def test_list_search(client):
     assert b"No posts match your search." in response.content
 
 
+def test_list_search_with_nul_matches_nothing(client):
+    Post.objects.create(text="ab")
+    response = client.get(LIST, {"q": "a\x00b"})
+    assert response.status_code == 200
+    assert list(response.context["posts"]) == []
+    assert b"No posts match your search." in response.content
+
+
 def test_list_pagination_preserves_query(client, settings):
     settings.UBLOG_POSTS_PER_PAGE = 2
     for i in range(5):
@@ -351,7 +359,28 @@ def test_like_anonymous_form_redirects_to_login(client, post):
     assert response.url == f"/login/?next={post.get_absolute_url()}"
 
 
-@pytest.mark.parametrize("method", ["get", "put", "delete"])
+def test_like_get_changes_nothing(client, user, post):
+    # Anonymous visitors follow the like link to the login page, with next.
+    response = client.get(like_url(post), {"next": "/?page=2"})
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=/%3Fpage%3D2"
+    response = client.get(like_url(post), {"next": "https://evil.example/"})
+    assert response["Location"] == f"/login/?next=/{post.pk}/"
+    client.force_login(user)
+    response = client.get(like_url(post), {"next": "/?page=2"})
+    assert (response.status_code, response["Location"]) == (302, "/?page=2")
+    assert not Like.objects.exists()
+
+
+def test_anonymous_list_has_like_links_not_forms(client, post):
+    response = client.get(LIST)
+    content = response.content.decode()
+    assert f'href="{like_url(post)}?next=%2F"' in content
+    assert "csrfmiddlewaretoken" not in content
+    assert "csrftoken" not in response.cookies
+
+
+@pytest.mark.parametrize("method", ["put", "delete"])
 def test_like_other_methods_not_allowed(client, user, post, method):
     client.force_login(user)
     assert getattr(client, method)(like_url(post)).status_code == 405

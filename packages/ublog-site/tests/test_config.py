@@ -249,7 +249,7 @@ def test_default_section_is_not_special(load):
     message = error_of(load, "[DEFAULT]\ndebug = true\n")
     assert message.endswith(
         ".conf:1: unknown section [DEFAULT] (known: ublog, "
-        "database, email, uploads, accounts, backup)"
+        "database, email, uploads, accounts, cache, cluster, backup)"
     )
 
 

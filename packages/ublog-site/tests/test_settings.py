@@ -117,7 +117,10 @@ def test_postgresql(build, tmp_path):
     local = build(f"[ublog]\nsecret_key = {SECRET}\n")["DATABASES"]["default"]
     assert (local["HOST"], local["PORT"], local["PASSWORD"]) == ("", "", "")
     assert local["OPTIONS"] == {}
-    assert local["CONN_HEALTH_CHECKS"] is False
+    # Persistent connections by default, checked before reuse.
+    assert (local["CONN_MAX_AGE"], local["CONN_HEALTH_CHECKS"]) == (60, True)
+    fresh = build(f"[ublog]\nsecret_key = {SECRET}\n[database]\nconn_max_age = 0\n")
+    assert fresh["DATABASES"]["default"]["CONN_HEALTH_CHECKS"] is False
 
 
 def test_sqlite(build, tmp_path):

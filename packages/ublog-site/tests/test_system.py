@@ -50,7 +50,11 @@ def site(tmp_path):
     (nginx_etc / "sites-available" / "ublog").write_text("server {}\n")
     (nginx_etc / "sites-available" / "default").write_text("server {}\n")
     (nginx_etc / "sites-enabled" / "default").symlink_to("../sites-available/default")
-    nginx = Nginx(nginx_etc, marker=data / ".nginx-default-disabled")
+    nginx = Nginx(
+        nginx_etc,
+        marker=data / ".nginx-default-disabled",
+        snippets=tmp_path / "etc" / "ublog" / "nginx.d",
+    )
     return Options(
         config_path=conf, user="root", web_group="root", nginx=nginx, home=data
     )

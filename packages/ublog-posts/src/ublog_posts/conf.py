@@ -21,3 +21,20 @@ def image_formats():
 def per_page():
     """Posts per page of the list view (``UBLOG_POSTS_PER_PAGE``)."""
     return int(getattr(settings, "UBLOG_POSTS_PER_PAGE", DEFAULT_PER_PAGE))
+
+
+def list_cache_seconds():
+    """Seconds an anonymous list page stays cached, 0 for never
+    (``UBLOG_POSTS_LIST_CACHE_SECONDS``; see ``list_cache``)."""
+    return int(getattr(settings, "UBLOG_POSTS_LIST_CACHE_SECONDS", 0))
+
+
+def list_cache():
+    """Cache alias for the pages (``UBLOG_POSTS_LIST_CACHE``)."""
+    return getattr(settings, "UBLOG_POSTS_LIST_CACHE", "default")
+
+
+def list_generation_cache():
+    """Cache alias for the generation token, shared by every process
+    (``UBLOG_POSTS_LIST_GENERATION_CACHE``, default: the pages' alias)."""
+    return getattr(settings, "UBLOG_POSTS_LIST_GENERATION_CACHE", list_cache())

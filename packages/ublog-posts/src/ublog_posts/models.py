@@ -88,6 +88,10 @@ class PostQuerySet(models.QuerySet):
     def search(self, query):
         """Posts whose text contains *query* (case-insensitive)."""
         query = (query or "").strip()
+        if "\x00" in query:
+            # No text contains NUL (the form refuses it), and PostgreSQL
+            # cannot even compare with it: nothing matches.
+            return self.none()
         return self.filter(text__icontains=query) if query else self
 
 

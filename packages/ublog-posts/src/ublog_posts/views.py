@@ -1,12 +1,16 @@
 """Views: list, detail, create, edit, delete and like toggle of posts."""
 
+import errno
+import logging
+
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import (
     CreateView,
@@ -16,9 +20,14 @@ from django.views.generic import (
     UpdateView,
 )
 
-from . import conf
+from . import conf, list_cache
 from .forms import PostForm
 from .models import Like, Post
+
+logger = logging.getLogger(__name__)
+
+# Errors of the storage that mean "no room", not "bug": the user is told.
+STORAGE_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 def wants_json(request):
@@ -66,12 +75,51 @@ class PostListView(PostQuerySetMixin, ListView):
         kwargs.setdefault("q", self.get_search_query())
         return super().get_context_data(**kwargs)
 
+    def get(self, request, *args, **kwargs):
+        key = list_cache.cache_key(request)
+        cached = key and list_cache.cached_response(key)
+        if cached:
+            return cached
+        response = super().get(request, *args, **kwargs)
+        if key:
+            response.add_post_render_callback(
+                lambda rendered: list_cache.store(key, request, rendered)
+            )
+        return response
+
 
 class PostDetailView(PostQuerySetMixin, DetailView):
     template_name = "ublog_posts/post_detail.html"
 
 
-class PostCreateView(CreateView):
+class SavePostMixin:
+    """Save the form in one transaction; when the storage is full, the form
+    comes back with an error (status 507) and neither a row nor a file is
+    left (the storage must not leave partial files, see ``storage``)."""
+
+    storage_full_message = _(
+        "The image could not be stored: the server is out of disk space. "
+        "Nothing was saved; please try again later."
+    )
+
+    def form_valid(self, form):
+        try:
+            with transaction.atomic():
+                self.object = form.save()
+        except OSError as exc:
+            if exc.errno not in STORAGE_FULL_ERRNOS:
+                raise
+            logger.error("Upload not stored: %s", exc)
+            form.add_error(
+                None, ValidationError(self.storage_full_message, code="storage_full")
+            )
+            response = self.form_invalid(form)
+            response.status_code = 507
+            return response
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class PostCreateView(SavePostMixin, CreateView):
     model = Post
     form_class = PostForm
     template_name = "ublog_posts/post_form.html"
@@ -103,7 +151,7 @@ class OwnerRequiredMixin:
         return post
 
 
-class PostUpdateView(OwnerRequiredMixin, UpdateView):
+class PostUpdateView(OwnerRequiredMixin, SavePostMixin, UpdateView):
     model = Post
     form_class = PostForm
     template_name = "ublog_posts/post_form.html"
@@ -120,14 +168,26 @@ class PostDeleteView(OwnerRequiredMixin, DeleteView):
 
 class LikeToggleView(View):
     """POST toggles the current user's like; JSON for ``fetch()``, else a
-    redirect back to ``next`` (if safe) or to the post."""
+    redirect back to ``next`` (if safe) or to the post. GET changes nothing:
+    it sends visitors to the login page (anonymous visitors get a link here
+    instead of a form, so their pages carry no CSRF token and can be cached)
+    and everyone else back to ``next``."""
 
-    http_method_names = ["post"]
+    http_method_names = ["get", "post"]
+
+    def next_url(self, request, post, data):
+        return safe_next_url(request, data.get("next")) or post.get_absolute_url()
+
+    def get(self, request, pk):
+        post = get_object_or_404(Post, pk=pk)
+        next_url = self.next_url(request, post, request.GET)
+        if not request.user.is_authenticated:
+            return redirect_to_login(next_url)
+        return HttpResponseRedirect(next_url)
 
     def post(self, request, pk):
         post = get_object_or_404(Post, pk=pk)
-        next_url = safe_next_url(request, request.POST.get("next"))
-        next_url = next_url or post.get_absolute_url()
+        next_url = self.next_url(request, post, request.POST)
         if not request.user.is_authenticated:
             login = redirect_to_login(next_url)
             if wants_json(request):

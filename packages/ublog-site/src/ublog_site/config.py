@@ -103,6 +103,18 @@ def _list(raw: str) -> list[str]:
     return [item for item in re.split(r"[,\s]+", raw) if item]
 
 
+def _servers(raw: str) -> list[str]:
+    """``host:port`` items (host a name, an IPv4 or a [bracketed] IPv6
+    address), separated by commas or blanks."""
+    servers = []
+    for item in _list(raw):
+        match = re.fullmatch(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})", item)
+        if not match or not 0 < int(match[2]) < 65536:
+            raise _Invalid(f"{item!r} is not host:port")
+        servers.append(item)
+    return servers
+
+
 def _path(raw: str) -> Path | None:
     raw = raw.strip()
     if not raw:
@@ -183,6 +195,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "time_zone": Key(_time_zone, "UTC"),
         "language_code": Key(_text, "en-us"),
         "admins": Key(_addresses, []),
+        "role": Key(_choice("all-in-one", "app", "lb"), "all-in-one"),
     },
     "database": {
         "engine": Key(_choice("postgresql", "sqlite"), "postgresql"),
@@ -197,7 +210,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
             ),
             "",
         ),
-        "conn_max_age": Key(_integer(0), 0),
+        "conn_max_age": Key(_integer(0), 60),
     },
     "email": {
         "backend": Key(_choice("smtp", "console", "file"), "smtp"),
@@ -217,6 +230,15 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "signup_open": Key(_boolean, True),
         "signup_rate": Key(_rate, (10, 3600)),
         "login_rate": Key(_rate, (30, 600)),
+    },
+    "cache": {
+        "backend": Key(_choice("database", "memcached", "redis"), "database"),
+        "location": Key(_text, ""),
+        "list_seconds": Key(_integer(0), 60),
+    },
+    "cluster": {
+        "app_servers": Key(_servers, []),
+        "load_balancers": Key(_list, []),
     },
     "backup": {
         "dir": Key(_path, Path("/var/backups/ublog")),
@@ -483,6 +505,23 @@ def _derive(values) -> None:
     for name, value in derived.items():
         if values.get(name) is None or values[name].value in (None, ""):
             values[name] = Value(value, "default (from data_dir)")
+    backend, location = values["cache", "backend"], values["cache", "location"]
+    if backend.value != "database" and not location.value:
+        _fail(
+            location.origin if location.origin != "default" else backend.origin,
+            f"must be set for backend = {backend.value} (host:port, or a "
+            "redis:// URL for redis)",
+            "cache",
+            "location",
+        )
+    role, servers = values["ublog", "role"], values["cluster", "app_servers"]
+    if role.value == "lb" and not servers.value:
+        _fail(
+            role.origin,
+            "role = lb needs [cluster] app_servers (host:port, ...)",
+            "cluster",
+            "app_servers",
+        )
     name = values["database", "name"].value
     if values["database", "engine"].value == "sqlite" and not Path(name).is_absolute():
         _fail(

@@ -19,7 +19,15 @@ SETTINGS_MODULE = "ublog_site.settings"
 #: The system user the packaged service runs as.
 SERVICE_USER = "ublog"
 #: Admin verbs acting on the system, run without Django settings.
-ADMIN_VERBS = ("setup", "unsetup", "status", "backup", "restore", "checkconfig")
+ADMIN_VERBS = (
+    "setup",
+    "unsetup",
+    "status",
+    "backup",
+    "restore",
+    "checkconfig",
+    "role",
+)
 
 
 def _as_service_user(argv) -> list[str] | None:

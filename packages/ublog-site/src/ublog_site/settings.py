@@ -47,12 +47,46 @@ MIDDLEWARE = [
 
 # One cache every gunicorn worker shares (rate-limit counters): a table in
 # the site's database, created by `ublog-ctl setup` (createcachetable).
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "ublog_cache",
-    }
+CACHE_BACKENDS = {
+    "database": "django.core.cache.backends.db.DatabaseCache",
+    "memcached": "django.core.cache.backends.memcached.PyMemcacheCache",
+    "redis": "django.core.cache.backends.redis.RedisCache",
 }
+CACHE_BACKEND = CONFIG["cache", "backend"]
+CACHES = {
+    # Shared by every worker (and every app host, with memcached or Redis):
+    # rate-limit counters, the list-page generation, sessions (below).
+    "default": {
+        "BACKEND": CACHE_BACKENDS[CACHE_BACKEND],
+        "LOCATION": (
+            "ublog_cache"
+            if CACHE_BACKEND == "database"
+            else [item.strip() for item in CONFIG["cache", "location"].split(",")]
+        ),
+        "KEY_PREFIX": "ublog",
+    },
+    # Each worker's own memory: rendered list pages (see ublog_posts.list_cache).
+    "pages": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "ublog-pages",
+        "OPTIONS": {"MAX_ENTRIES": 500},
+    },
+}
+if CACHE_BACKEND == "memcached":
+    # Fail fast and retry rather than hang a worker on a dead server.
+    CACHES["default"]["OPTIONS"] = {
+        "connect_timeout": 2,
+        "timeout": 2,
+        "no_delay": True,
+        "ignore_exc": False,
+    }
+# Sessions stay in the database (durable); with a cache server in front of
+# it, reads come from the cache, shared by every app host.
+if CACHE_BACKEND != "database":
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+UBLOG_POSTS_LIST_CACHE_SECONDS = CONFIG["cache", "list_seconds"]
+UBLOG_POSTS_LIST_CACHE = "pages"
+UBLOG_POSTS_LIST_GENERATION_CACHE = "default"
 
 ROOT_URLCONF = "ublog_site.urls"
 WSGI_APPLICATION = "ublog_site.wsgi.application"
@@ -141,6 +175,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = UBLOG_POSTS_MAX_IMAGE_SIZE
 # Uploaded images must be readable by the web server serving /media/.
 FILE_UPLOAD_PERMISSIONS = 0o644
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o755
+# Uploads appear whole or not at all: a full disk leaves no partial file.
+STORAGES = {
+    "default": {"BACKEND": "ublog_posts.storage.AtomicFileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 # -- accounts ----------------------------------------------------------------
 
@@ -262,6 +301,13 @@ LOGGING = {
         "django": {
             "handlers": ["stderr", "mail_admins"],
             "level": "INFO",
+            "propagate": False,
+        },
+        # Requests for other host names (scanners, on any public address) get
+        # a 400, which the access logs record; no traceback, no mail each.
+        "django.security.DisallowedHost": {
+            "handlers": ["stderr"],
+            "level": "CRITICAL",
             "propagate": False,
         },
     },

@@ -13,7 +13,7 @@ from .errors import AdminError
 from .setup import Options, load, setup, unsetup
 from .status import status
 
-VERBS = ("setup", "unsetup", "status", "backup", "restore", "checkconfig")
+VERBS = ("setup", "unsetup", "status", "backup", "restore", "checkconfig", "role")
 
 
 def _config_path() -> Path:
@@ -35,6 +35,12 @@ def parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("restore", help="restore a backup made by `backup`")
     p.add_argument("backup", help="a .dump file, or its name in [backup] dir")
     verbs.add_parser("checkconfig", help="validate the configuration only")
+    p = verbs.add_parser("role", help="print this host's role ([ublog] role)")
+    p.add_argument(
+        "--runs-app",
+        action="store_true",
+        help="exit 1 unless this host runs the application (not role = lb)",
+    )
     return top
 
 
@@ -61,6 +67,10 @@ def run(argv: list[str]) -> int:
         say(f"configuration ok: {config.source_label}")
         return 0
     config = load(path)
+    if args.verb == "role":
+        role = config["ublog", "role"]
+        say(role)
+        return 1 if args.runs_app and role == "lb" else 0
     if args.verb == "status":
         return 0 if status(config) else 3
     require_root(args.verb)
@@ -83,4 +93,6 @@ def main(argv: list[str]) -> int:
         return run(argv)
     except (AdminError, ConfigError) as exc:
         print(f"ublog-ctl {argv[0]}: {exc}", file=sys.stderr)
-        return 2
+        # `role` is ublog.service's ExecCondition, where 1-254 mean "skip
+        # this unit" and 255 "fail": a broken configuration must fail it.
+        return 255 if argv[:1] == ["role"] else 2

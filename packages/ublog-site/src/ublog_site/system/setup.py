@@ -95,6 +95,23 @@ def ensure_dirs(config: Config, user: str, web_group: str) -> None:
         _make_dir(Path(config["database", "name"]).parent, 0o750, uid, ugid)
 
 
+def secure_password_files(config: Config, group: str) -> list[Path]:
+    """Password files an admin wrote before the ublog group existed: make
+    them root:group 0640 (the service reads them, nobody else)."""
+    gid = grp.getgrnam(group).gr_gid
+    fixed = []
+    for section in ("database", "email"):
+        path = config[section, "password_file"]
+        if path is None or not path.is_file():
+            continue
+        info = path.stat()
+        if (info.st_uid, info.st_gid, info.st_mode & 0o777) != (0, gid, 0o640):
+            os.chown(path, 0, gid)
+            os.chmod(path, 0o640)
+            fixed.append(path)
+    return fixed
+
+
 def setup(opts: Options, say: Callable[[str], None] = print) -> Config:
     require_root("setup")
     if ensure_user(opts.user, opts.home):
@@ -102,7 +119,41 @@ def setup(opts: Options, say: Callable[[str], None] = print) -> Config:
     if configfile.ensure(opts.config_path, group=opts.user):
         say(f"wrote {opts.config_path} with a newly generated secret key")
     config = load(opts.config_path)
+    role = config["ublog", "role"]
+    for secured in secure_password_files(config, opts.user):
+        say(f"made {secured} readable by root and group {opts.user} only (0640)")
     ensure_dirs(config, opts.user, opts.web_group)
+    if role == "lb":
+        say("role lb: no database and no ublog.service on this host")
+    else:
+        prepare_database(opts, config, say)
+        ctl(
+            "collectstatic",
+            "--no-input",
+            "--verbosity",
+            "0",
+            config=opts.config_path,
+            user=opts.user,
+            what="collecting static files",
+        )
+    for change in opts.nginx.configure(
+        role, config["cluster", "app_servers"], config["cluster", "load_balancers"]
+    ):
+        say(change)
+    for change in opts.nginx.enable():
+        say(change)
+    opts.nginx.reload()
+    if not opts.maintainer_script and systemd_running():  # pragma: no cover
+        run(
+            ["systemctl", "try-restart", "ublog.service"],
+            what="restarting ublog",
+        )
+    return config
+
+
+def prepare_database(opts: Options, config: Config, say) -> None:
+    """Create (local only), check, back up (on upgrade) and migrate the
+    database; of several hosts sharing it, one migrates at a time."""
     db = Database.from_config(config)
     with local_server(db):
         if db.is_local:
@@ -118,8 +169,7 @@ def setup(opts: Options, say: Callable[[str], None] = print) -> Config:
             made = backup.create(config, opts.previous_version)
             say(f"backed up the database and media before upgrading: {made.dump}")
         ctl(
-            "migrate",
-            "--no-input",
+            "lockedmigrate",
             config=opts.config_path,
             user=opts.user,
             what="migrating the database",
@@ -130,24 +180,6 @@ def setup(opts: Options, say: Callable[[str], None] = print) -> Config:
             user=opts.user,
             what="creating the cache table",
         )
-    ctl(
-        "collectstatic",
-        "--no-input",
-        "--verbosity",
-        "0",
-        config=opts.config_path,
-        user=opts.user,
-        what="collecting static files",
-    )
-    for change in opts.nginx.enable():
-        say(change)
-    opts.nginx.reload()
-    if not opts.maintainer_script and systemd_running():  # pragma: no cover
-        run(
-            ["systemctl", "try-restart", "ublog.service"],
-            what="restarting ublog",
-        )
-    return config
 
 
 def unsetup(opts: Options, say: Callable[[str], None] = print) -> None:
