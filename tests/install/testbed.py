@@ -57,6 +57,7 @@ ENV_MARK = "UBLOG_TESTBED"
 NSPAWN_RUN = Path("/run/systemd/nspawn/propagate")
 
 _live: set[Testbed] = set()
+_live_lans: set[Lan] = set()  # LANs to delete at exit or on a signal
 
 
 class TestbedError(RuntimeError):
@@ -227,6 +228,11 @@ def _cleanup_all() -> None:
     for testbed in list(_live):
         try:
             testbed.close()
+        except TestbedError as e:
+            print(e, file=sys.stderr)
+    for lan in list(_live_lans):  # after the testbeds attached to them
+        try:
+            lan.close()
         except TestbedError as e:
             print(e, file=sys.stderr)
 
@@ -610,8 +616,10 @@ class Lan:
         self._made = False
 
     def __enter__(self) -> Lan:
+        _install_handlers()
         _sh("ip", "netns", "add", self.name)
         self._made = True
+        _live_lans.add(self)
         try:
             _sh("ip", "-n", self.name, "link", "add", "br0", "type", "bridge")
             _sh("ip", "-n", self.name, "link", "set", "br0", "up")
@@ -640,6 +648,7 @@ class Lan:
         if self._made:
             _sh("ip", "netns", "delete", self.name)
             self._made = False
+        _live_lans.discard(self)
 
 
 class HttpSession:
