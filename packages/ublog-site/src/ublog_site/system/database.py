@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Config
-from .commands import run, systemd_running
+from .commands import have, run, systemd_running
 from .errors import AdminError
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -144,6 +144,26 @@ def _running_cluster(db: Database):  # pragma: no cover
         yield cluster
     finally:
         run([*ctl, "stop"], what=f"stopping {label}")
+
+
+def postgresql_pending() -> bool:  # pragma: no cover (tests/install)
+    """Whether dpkg is installing PostgreSQL in this very run: a postgresql
+    package unpacked but not configured yet, and no cluster so far. (Its
+    Recommends give no ordering: apt may configure ublog first.)"""
+    if not have("dpkg-query"):
+        return False
+    out = run(
+        ["dpkg-query", "-W", "-f", "${Package} ${Status}\n", "postgresql*"],
+        what="dpkg-query",
+        check=False,
+    ).stdout.decode()
+    states = [line.split()[-1] for line in out.splitlines() if line.strip()]
+    if not any(s in ("unpacked", "half-configured", "half-installed") for s in states):
+        return False
+    try:
+        return not clusters()
+    except AdminError:  # pg_lsclusters not there yet
+        return True
 
 
 def psql(sql: str, database: str = "postgres") -> str:  # pragma: no cover

@@ -18,7 +18,13 @@ from pathlib import Path
 from ..config import SYSTEM_CONFIG, Config, ConfigError, load_config
 from . import backup, configfile
 from .commands import ctl, have, require_root, run, systemd_running
-from .database import Database, ensure_role_and_database, has_schema, local_server
+from .database import (
+    Database,
+    ensure_role_and_database,
+    has_schema,
+    local_server,
+    postgresql_pending,
+)
 from .errors import AdminError
 from .nginx import Nginx
 
@@ -125,6 +131,12 @@ def setup(opts: Options, say: Callable[[str], None] = print) -> Config:
     ensure_dirs(config, opts.user, opts.web_group)
     if role == "lb":
         say("role lb: no database and no ublog.service on this host")
+    elif opts.maintainer_script and defer_until_postgresql(config):
+        say(
+            "PostgreSQL is being installed in this same run: ublog's setup "
+            "finishes once it is configured (dpkg trigger ublog-setup)"
+        )
+        return config
     else:
         prepare_database(opts, config, say)
         ctl(
@@ -149,6 +161,17 @@ def setup(opts: Options, say: Callable[[str], None] = print) -> Config:
             what="restarting ublog",
         )
     return config
+
+
+def defer_until_postgresql(config: Config) -> bool:  # pragma: no cover
+    """In a postinst: if the local PostgreSQL is still being installed, ask
+    dpkg to run our postinst again (``triggered ublog-setup``) at the end of
+    this run, and say so. (tests/install: apt installs both together.)"""
+    db = Database.from_config(config)
+    if not db.is_local or not postgresql_pending():
+        return False
+    run(["dpkg-trigger", "--no-await", "ublog-setup"], what="deferring the setup")
+    return True
 
 
 def prepare_database(opts: Options, config: Config, say) -> None:
