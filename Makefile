@@ -1,7 +1,8 @@
 # ublog: build everything with `make`, test everything with `make check`.
 #
 # Stages write under dist/: dist/python (sdists + wheels), dist/wheelhouse
-# (pinned dependency wheels), dist/deb (the ublog .deb), dist/rpm (the .rpm).
+# (pinned dependency wheels), dist/deb (the ublog .debs of Debian 12 and 13),
+# dist/rpm (the .rpm).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -62,12 +63,15 @@ $(PYTHON_STAMP): $(TOOLS_STAMP) $(PACKAGE_FILES)
 	cd dist/python && sha256sum *.whl *.tar.gz > SHA256SUMS
 	touch $@
 
-# The .deb: dh-virtualenv venv from dist/python + dist/wheelhouse, offline.
+# The .debs: one per Debian release (12 bookworm, 13 trixie), each built with
+# pbuilder in a clean chroot of its release (dh-virtualenv venv from
+# dist/python + that release's wheelhouse, no network during the build).
 DEB_STAMP := dist/deb/.built
 deb: $(DEB_STAMP)
-$(DEB_STAMP): $(PYTHON_STAMP) requirements/deb.txt $(wildcard debian/* debian/*/*)
-	scripts/wheelhouse >/dev/null
-	scripts/build-deb
+$(DEB_STAMP): $(PYTHON_STAMP) requirements/deb.txt $(wildcard debian/* debian/*/*) \
+		scripts/build-release-debs scripts/wheelhouse scripts/deb-requirements
+	rm -f dist/deb/ublog_*.deb
+	scripts/build-release-debs
 	touch $@
 
 # The .rpm: the same wheels in a venv under /opt, built with rpmbuild, offline.

@@ -12,10 +12,10 @@ ROOT = Path(__file__).resolve().parents[2]
 _letters = itertools.cycle("abcdefghijklmnopqrstuvwxyz")
 
 
-def base_root(prefetch: str = "") -> Path:
+def base_root(prefetch: str = "", suite: str = "bookworm") -> Path:
     """The cached scripts/base-root tarball, built on first use (about a minute)."""
     check_prerequisites()  # fail loudly (never skip) on a host that cannot do it
-    argv = [str(ROOT / "scripts" / "base-root")]
+    argv = [str(ROOT / "scripts" / "base-root"), "--suite", suite]
     if prefetch:
         argv += ["--prefetch", prefetch]
     result = subprocess.run(argv, capture_output=True, text=True, timeout=1800)
@@ -38,10 +38,15 @@ def bed_args(tmp_path):
 
 @pytest.fixture(scope="session")
 def ublog_root() -> Path:
-    """A base root with the .debs of ublog's dependencies prefetched."""
+    """A Debian 12 base root with the .debs of ublog's dependencies prefetched."""
+    return release_root("bookworm")
+
+
+def release_root(release: str) -> Path:
+    """A base root of ``release`` with its ublog's dependencies prefetched."""
     from test_deb import deb_depends, the_deb
 
-    return base_root(" ".join(deb_depends(the_deb())))
+    return base_root(" ".join(deb_depends(the_deb(release))), suite=release)
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,9 @@
 """The offline repository (scripts/make-repo, dist/repo/) used with no network.
 
-* apt: a Debian 12 root whose only apt source is the repository, booted under
-  systemd-nspawn in a network namespace with no route anywhere (a connection
-  to the Debian mirror is shown to fail), with nothing prefetched: it installs
+* apt: a Debian 12 root, and a Debian 13 one, whose only apt source is the
+  repository (its suite of that release), booted under systemd-nspawn in a
+  network namespace with no route anywhere (a connection to the Debian
+  mirror is shown to fail), with nothing prefetched: it installs
   ``ublog`` with signature checking on (the sources line and key handling
   copied from dist/repo/README, no ``trusted=yes``) and serves the site to
   the host. Tampered copies are refused: a modified InRelease, a modified
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import pytest
 from conftest import base_root
+from test_deb import RELEASES, the_deb
 from testbed import Testbed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,15 +46,14 @@ def sha256(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def repo() -> Path:
-    """dist/repo, checked to be built from the current dist/deb .deb."""
-    debs = sorted((ROOT / "dist" / "deb").glob("ublog_*_amd64.deb"))
-    if len(debs) != 1:
-        pytest.fail(f"expected one ublog .deb in dist/deb (run `make deb`): {debs}")
+    """dist/repo, checked to be built from the current dist/deb .debs."""
+    debs = [the_deb(release) for release in RELEASES]
     if not (REPO / "README").is_file():
         pytest.fail(f"no {REPO}/README: run `make repo` (scripts/make-repo)")
-    pooled = list((REPO / "apt" / "pool").rglob(debs[0].name))
-    if len(pooled) != 1 or sha256(pooled[0]) != sha256(debs[0]):
-        pytest.fail(f"{REPO} does not hold the current {debs[0].name}: `make repo`")
+    for deb in debs:
+        pooled = list((REPO / "apt" / "pool").rglob(deb.name))
+        if len(pooled) != 1 or sha256(pooled[0]) != sha256(deb):
+            pytest.fail(f"{REPO} does not hold the current {deb.name}: `make repo`")
     size = subprocess.run(
         ["du", "-sm", str(REPO)], capture_output=True, text=True, check=True
     ).stdout.split()[0]
@@ -62,15 +63,16 @@ def repo() -> Path:
     return REPO
 
 
-def readme_sources_line(repo: Path) -> str:
-    """The sources.list line an admin copies from the README."""
-    lines = re.findall(
-        r"^.*'(deb \[signed-by=[^']+)'", (repo / "README").read_text(), re.M
-    )
+def readme_sources_line(repo: Path, release: str) -> str:
+    """The sources.list line an admin copies from the README, for ``release``
+    (the README's SUITE)."""
+    text = (repo / "README").read_text()
+    lines = re.findall(r"^.*'(deb \[signed-by=[^']+)'", text, re.M)
     assert len(lines) == 1, lines
     assert "trusted=yes" not in lines[0]
-    assert f"file:{MOUNT}/apt bookworm main" in lines[0]
-    return lines[0]
+    assert f"file:{MOUNT}/apt SUITE main" in lines[0]
+    assert f"suites here: {' '.join(RELEASES)})" in text
+    return lines[0].replace(" SUITE ", f" {release} ")
 
 
 def mirror_address() -> str:
@@ -96,9 +98,17 @@ def assert_refused(result, *markers):
     assert any(m in out for m in markers), out
 
 
-def test_airgapped_apt_install_from_the_signed_repository(repo, bed_args):
-    line = readme_sources_line(repo)
-    with Testbed(tarball=base_root(), **bed_args) as tb:
+#: Packages whose installed version must come from the repository.
+FROM_THE_REPO = {
+    "bookworm": "ublog nginx postgresql-15 python3.11 libpq5",
+    "trixie": "ublog nginx postgresql-17 python3.13 libpq5",
+}
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_airgapped_apt_install_from_the_signed_repository(repo, release, bed_args):
+    line = readme_sources_line(repo, release)
+    with Testbed(tarball=base_root(suite=release), **bed_args) as tb:
         # Nothing prefetched, no Debian mirror: apt can only use the repo.
         tb.run(
             "rm -f /var/cache/apt/archives/*.deb /etc/apt/sources.list.d/* "
@@ -131,7 +141,7 @@ def test_airgapped_apt_install_from_the_signed_repository(repo, bed_args):
             f"cp -a {MOUNT}/apt/dists /srv/$t/apt/; done"
         )
         tb.run("sed -i 's/^Label: ublog offline$/Label: ublog 0ffline/' "
-               "/srv/inrelease/apt/dists/bookworm/InRelease")  # fmt: skip
+               f"/srv/inrelease/apt/dists/{release}/InRelease")  # fmt: skip
         _, res = apt_update_from(tb, "inrelease", signed.format(name="inrelease"))
         assert_refused(res, "BADSIG", "signatures were invalid")
         assert not tb.run(
@@ -139,18 +149,20 @@ def test_airgapped_apt_install_from_the_signed_repository(repo, bed_args):
         ).stdout
 
         tb.run(
-            "cd /srv/release/apt/dists/bookworm && rm InRelease && sed -i "
+            f"cd /srv/release/apt/dists/{release} && rm InRelease && sed -i "
             "'s/^Label: ublog offline$/Label: ublog 0ffline/' Release"
         )
         _, res = apt_update_from(tb, "release", signed.format(name="release"))
         assert_refused(res, "BADSIG", "signatures were invalid")
 
-        tb.run("rm /srv/unsigned/apt/dists/bookworm/InRelease "
-               "/srv/unsigned/apt/dists/bookworm/Release.gpg")  # fmt: skip
+        tb.run(f"rm /srv/unsigned/apt/dists/{release}/InRelease "
+               f"/srv/unsigned/apt/dists/{release}/Release.gpg")  # fmt: skip
         _, res = apt_update_from(tb, "unsigned", signed.format(name="unsigned"))
         assert_refused(res, "is not signed")
 
-        pool = tb.run(f"cd {MOUNT}/apt && ls pool/main/u/ublog/*.deb").stdout.strip()
+        pool = tb.run(
+            f"cd {MOUNT}/apt && ls pool/main/u/ublog/*+deb{RELEASES[release]}u*.deb"
+        ).stdout.strip()
         tb.run(
             f"mkdir -p /srv/deb/apt/$(dirname {pool})"
             f" && cp {MOUNT}/apt/{pool} /srv/deb/apt/{pool}"
@@ -181,9 +193,9 @@ def test_airgapped_apt_install_from_the_signed_repository(repo, bed_args):
         deadline = time.monotonic() + 60
         while (first := tb.http("/")).status != 200 and time.monotonic() < deadline:
             time.sleep(0.2)
-        report("offline apt-get install ublog", f"{installed:.1f} s")
+        report(f"{release}: offline apt-get install ublog", f"{installed:.1f} s")
         report(
-            "offline install to the first HTTP 200",
+            f"{release}: offline install to the first HTTP 200",
             f"{time.monotonic() - started:.1f} s",
         )
         assert first.status == 200, first.text[:2000]
@@ -193,9 +205,7 @@ def test_airgapped_apt_install_from_the_signed_repository(repo, bed_args):
             state = tb.run(["systemctl", "is-active", unit], check=False).stdout
             assert state.strip() == "active", f"{unit}: {state}"
         # Every package apt installed came from the repository.
-        versions = tb.run(
-            "apt-cache policy ublog nginx postgresql-15 python3.11 libpq5"
-        ).stdout
+        versions = tb.run(f"apt-cache policy {FROM_THE_REPO[release]}").stdout
         assert versions.count("*** ") == 5, versions
         assert "deb.debian.org" not in versions
 

@@ -52,11 +52,24 @@ def report(label, value):
     print(f"\n[figure] {label}: {value}", flush=True)
 
 
-def the_deb() -> Path:
-    debs = sorted(DEB_DIR.glob("ublog_*_amd64.deb"))
+RELEASES = {"bookworm": 12, "trixie": 13}
+
+
+def the_deb(release: str = "bookworm") -> Path:
+    """The ublog .deb built for ``release`` (scripts/build-release-debs)."""
+    debs = sorted(DEB_DIR.glob(f"ublog_*+deb{RELEASES[release]}u*_amd64.deb"))
     if len(debs) != 1:
-        pytest.fail(f"expected one ublog .deb in {DEB_DIR} (run `make`): {debs}")
+        pytest.fail(f"expected one {release} .deb in {DEB_DIR} (run `make`): {debs}")
     return debs[0]
+
+
+def deb_version(deb: Path) -> str:
+    return subprocess.run(
+        ["dpkg-deb", "-f", str(deb), "Version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 def deb_depends(deb: Path) -> list[str]:
@@ -135,12 +148,13 @@ def apt(tb, *args, timeout=600, recommends=True):
     )
 
 
-def test_apt_install_serves_the_site_and_remove_purge_follow_policy(
-    ublog_root, bed_args
-):
-    deb = the_deb()
-    report(".deb size", f"{deb.stat().st_size / 1e6:.1f} MB ({deb.name})")
-    with Testbed(tarball=ublog_root, **bed_args) as tb:
+@pytest.mark.parametrize("release", RELEASES)
+def test_apt_install_serves_the_site_and_remove_purge_follow_policy(release, bed_args):
+    from conftest import release_root
+
+    deb = the_deb(release)
+    report(f"{release}: .deb size", f"{deb.stat().st_size / 1e6:.1f} MB ({deb.name})")
+    with Testbed(tarball=release_root(release), **bed_args) as tb:
         # A local apt repository holding only the .deb.
         tb.copy_in(deb, f"{REPO}/{deb.name}")
         tb.run(f"cd {REPO} && apt-ftparchive packages . > Packages")
@@ -154,10 +168,12 @@ def test_apt_install_serves_the_site_and_remove_purge_follow_policy(
         assert "ublog-ctl setup: done" in out.stdout, out.stdout[-3000:]
         first = wait_for_200(tb)
         to_first_200 = time.monotonic() - started
-        report("apt-get install ublog", f"{installed:.1f} s")
-        report("apt-get install to the first HTTP 200", f"{to_first_200:.1f} s")
+        report(f"{release}: apt-get install ublog", f"{installed:.1f} s")
+        report(
+            f"{release}: apt-get install to the first HTTP 200", f"{to_first_200:.1f} s"
+        )
         size = tb.run("du -sk /opt/venvs/ublog").stdout.split()[0]
-        report("installed venv size", f"{int(size) / 1024:.1f} MiB")
+        report(f"{release}: installed venv size", f"{int(size) / 1024:.1f} MiB")
 
         assert first.status == 200, first.text[:2000]
         assert first.headers["Server"].startswith("nginx")
@@ -223,7 +239,10 @@ def test_apt_install_serves_the_site_and_remove_purge_follow_policy(
 
         security = tb.run(["systemd-analyze", "security", "ublog.service"]).stdout
         score = re.search(r"Overall exposure level for ublog.service: (.*)", security)
-        report("systemd-analyze security ublog.service", score[1] if score else "?")
+        report(
+            f"{release}: systemd-analyze security ublog.service",
+            score[1] if score else "?",
+        )
 
         # --- remove: service stopped, data kept --------------------------------
         apt(tb, "remove", "ublog")

@@ -1,4 +1,4 @@
-"""lintian on the built .deb: no errors and no warnings.
+"""lintian on the built .debs (Debian 12 and 13): no errors and no warnings.
 
 Every override in debian/ublog.lintian-overrides carries its reason; an
 override that no longer matches anything is reported by lintian as
@@ -6,17 +6,17 @@ override that no longer matches anything is reported by lintian as
 """
 
 import subprocess
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+import pytest
+from test_deb import RELEASES, the_deb
 
 
-def test_lintian_is_clean():
-    debs = sorted((ROOT / "dist" / "deb").glob("ublog_*_amd64.deb"))
-    assert len(debs) == 1, f"run `make` first: {debs}"
+@pytest.mark.parametrize("release", RELEASES)
+def test_lintian_is_clean(release):
+    deb = the_deb(release)
     result = subprocess.run(
         ["lintian", "--fail-on", "error,warning", "--tag-display-limit", "0"]
-        + list(map(str, debs)),
+        + [str(deb)],
         capture_output=True,
         text=True,
     )
@@ -25,5 +25,5 @@ def test_lintian_is_clean():
         for line in result.stdout.splitlines()
         if line[:2] in ("E:", "W:") or "unused-override" in line
     ]
-    print(f"\n[figure] lintian: {len(findings)} errors or warnings")
+    print(f"\n[figure] lintian {deb.name}: {len(findings)} errors or warnings")
     assert result.returncode == 0 and not findings, result.stdout + result.stderr

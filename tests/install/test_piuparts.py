@@ -12,14 +12,15 @@ import subprocess
 import time
 from pathlib import Path
 
+from test_deb import the_deb
+
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("CACHE_DIR", Path.home() / ".cache" / "ublog"))
 MIRROR = os.environ.get("MIRROR", "http://deb.debian.org/debian")
 
 
 def test_piuparts_install_purge():
-    debs = sorted((ROOT / "dist" / "deb").glob("ublog_*_amd64.deb"))
-    assert len(debs) == 1, f"run `make` first: {debs}"
+    debs = [the_deb("bookworm")]
     base = CACHE / "piuparts" / "bookworm.tar.gz"
     base.parent.mkdir(parents=True, exist_ok=True)
     reuse = ["-b", str(base)] if base.exists() else [f"--save={base}"]

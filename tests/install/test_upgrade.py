@@ -23,6 +23,7 @@ from test_deb import (
     LOCAL_LIST,
     REPO,
     apt,
+    deb_version,
     multipart,
     png_bytes,
     psql,
@@ -103,6 +104,7 @@ def test_upgrade_keeps_everything_and_failures_are_clear(
     ublog_root, bed_args, next_deb
 ):
     deb = the_deb()
+    old = deb_version(deb)
     with Testbed(tarball=ublog_root, **bed_args) as tb:
         tb.copy_in(deb, f"{REPO}/{deb.name}")
         tb.run(f"cd {REPO} && apt-ftparchive packages . > Packages")
@@ -154,7 +156,7 @@ def test_upgrade_keeps_everything_and_failures_are_clear(
         time.sleep(3)  # the restarted service answers the queued requests
         load.stop.set()
         load.join()
-        report("upgrade 0.1.0 -> 0.1.1 (apt-get install)", f"{upgraded_in:.1f} s")
+        report(f"upgrade {old} -> {NEXT} (apt-get install)", f"{upgraded_in:.1f} s")
         report(
             "requests during the upgrade",
             f"{load.ok} ok, {len(load.failed)} failed {load.failed[:5]}",
@@ -180,7 +182,7 @@ def test_upgrade_keeps_everything_and_failures_are_clear(
 
         # The pre-upgrade backup exists and restores.
         backups = tb.run("ls /var/backups/ublog").stdout.split()
-        dumps = [b for b in backups if b.endswith("-0.1.0.dump")]
+        dumps = [b for b in backups if b.endswith(f"-{old}.dump")]
         assert len(dumps) == 1, backups
         psql(tb, "DELETE FROM ublog_posts_like", "ublog")
         tb.run(["ublog-ctl", "restore", dumps[0]])
@@ -190,11 +192,11 @@ def test_upgrade_keeps_everything_and_failures_are_clear(
 
         # --- a downgrade is refused; the newer version stays -------------------
         refused = tb.run(
-            "apt-get install -y -q --allow-downgrades ublog=0.1.0", check=False
+            f"apt-get install -y -q --allow-downgrades ublog={old}", check=False
         )
         assert refused.returncode != 0
         said = refused.stdout + refused.stderr
-        assert "refusing to downgrade from 0.1.1 to 0.1.0" in said
+        assert f"refusing to downgrade from {NEXT} to {old}" in said
         version = tb.run(["dpkg-query", "-W", "-f", "${Version}", "ublog"]).stdout
         assert version == NEXT
         assert wait_for_200(tb).status == 200
