@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 from conftest import base_root
-from test_deb import RELEASES, the_deb
+from test_deb import RELEASES, the_deb, wait_for_200
 from testbed import Testbed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,6 +92,10 @@ def apt_update_from(tb, name: str, line: str):
     return opts, tb.run(f"apt-get update {opts}", check=False)
 
 
+#: How apt says a signature does not verify: gpgv (Debian 12), sqv (Debian 13).
+BAD_SIGNATURE = ("BADSIG", "signatures were invalid", "signature verification failed")
+
+
 def assert_refused(result, *markers):
     out = result.stdout + result.stderr
     assert result.returncode != 0, out
@@ -143,7 +147,7 @@ def test_airgapped_apt_install_from_the_signed_repository(repo, release, bed_arg
         tb.run("sed -i 's/^Label: ublog offline$/Label: ublog 0ffline/' "
                f"/srv/inrelease/apt/dists/{release}/InRelease")  # fmt: skip
         _, res = apt_update_from(tb, "inrelease", signed.format(name="inrelease"))
-        assert_refused(res, "BADSIG", "signatures were invalid")
+        assert_refused(res, *BAD_SIGNATURE)
         assert not tb.run(
             "ls /tmp/inrelease/lists/ | grep Packages", check=False
         ).stdout
@@ -153,7 +157,7 @@ def test_airgapped_apt_install_from_the_signed_repository(repo, release, bed_arg
             "'s/^Label: ublog offline$/Label: ublog 0ffline/' Release"
         )
         _, res = apt_update_from(tb, "release", signed.format(name="release"))
-        assert_refused(res, "BADSIG", "signatures were invalid")
+        assert_refused(res, *BAD_SIGNATURE)
 
         tb.run(f"rm /srv/unsigned/apt/dists/{release}/InRelease "
                f"/srv/unsigned/apt/dists/{release}/Release.gpg")  # fmt: skip
@@ -173,7 +177,7 @@ def test_airgapped_apt_install_from_the_signed_repository(repo, release, bed_arg
         assert res.returncode == 0, res.stdout + res.stderr  # the indexes are fine
         res = tb.run(f"mkdir -p /tmp/dl && cd /tmp/dl && apt-get download {opts} ublog",
                      check=False)  # fmt: skip
-        assert_refused(res, "Hash Sum mismatch", "hash sum mismatch")
+        assert_refused(res, "Hash Sum mismatch", "hash sum mismatch", "Hashes of exp")
         assert tb.run("ls /tmp/dl").stdout.strip() == ""
 
         # --- the real thing: signed, offline, with Recommends as by default -----
@@ -190,9 +194,7 @@ def test_airgapped_apt_install_from_the_signed_repository(repo, release, bed_arg
         assert not re.search(r"^(Err|W):", out.stdout + out.stderr, re.M), (
             out.stdout[-3000:] + out.stderr
         )
-        deadline = time.monotonic() + 60
-        while (first := tb.http("/")).status != 200 and time.monotonic() < deadline:
-            time.sleep(0.2)
+        first = wait_for_200(tb)
         report(f"{release}: offline apt-get install ublog", f"{installed:.1f} s")
         report(
             f"{release}: offline install to the first HTTP 200",
