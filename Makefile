@@ -78,7 +78,9 @@ $(DEB_STAMP): $(PYTHON_STAMP) requirements/deb.txt $(wildcard debian/* debian/*/
 RPM_STAMP := dist/rpm/.built
 rpm: $(RPM_STAMP)
 $(RPM_STAMP): $(PYTHON_STAMP) requirements/deb.txt scripts/build-rpm $(wildcard rpm/*) \
-		debian/ublog.service debian/ublog.socket debian/gunicorn.conf.py debian/ublog-ctl.8
+		debian/ublog.service debian/ublog.socket debian/gunicorn.conf.py debian/ublog-ctl.8 \
+		debian/ublog.ublog-mailer.service debian/ublog.ublog-cleanup.service \
+		debian/ublog.ublog-cleanup.timer
 	scripts/wheelhouse >/dev/null
 	scripts/build-rpm
 	touch $@
@@ -143,14 +145,16 @@ packaging: python
 	tox run -e packaging
 
 # The site on its embedded default (SQLite + files under var/), at
-# http://127.0.0.1:8000/. Activation mails land in var/mail/.
+# http://$(RUN_ADDRESS)/, with its mail sender: activation mails land in
+# var/mail/. preparedb brings an existing var/ up to date with the code.
 RUN_VENV := var/venv
+RUN_ADDRESS ?= 127.0.0.1:8000
 run: $(TOOLS_STAMP)
 	test -x $(RUN_VENV)/bin/python || uv venv --quiet -p python3.11 $(RUN_VENV)
 	uv pip install --quiet --python $(RUN_VENV)/bin/python \
 		-e packages/ublog-posts -e packages/ublog-accounts -e packages/ublog-site
-	UBLOG_DATA_DIR=$(CURDIR)/var $(RUN_VENV)/bin/ublog-ctl migrate --no-input
-	UBLOG_DATA_DIR=$(CURDIR)/var $(RUN_VENV)/bin/ublog-ctl runserver 127.0.0.1:8000
+	UBLOG_DATA_DIR=$(CURDIR)/var $(RUN_VENV)/bin/ublog-ctl preparedb
+	UBLOG_DATA_DIR=$(CURDIR)/var scripts/run-site $(RUN_VENV) $(RUN_ADDRESS)
 
 clean:
 	rm -rf dist build .tox packages/*/dist

@@ -2,7 +2,8 @@
 
 The .deb is installed with apt in a booted Debian 12 (systemd-nspawn, its own
 network namespace, as in test_deb). The site's mail goes to an SMTP sink this
-test runs on the host end of the veth. Debian's Chromium (headless, driven by
+test runs on the host end of the veth: queued by the sign-up, delivered by
+ublog-mailer.service. Debian's Chromium (headless, driven by
 Playwright, never a browser Playwright downloads) runs on the host and talks
 to the container's address: it signs up, activates the account from the link
 in the mail (the GET shows a form, the click POSTs it), logs in, publishes a
@@ -99,7 +100,7 @@ def install_ublog(tb):
 
 
 def send_mail_to(tb, sink):
-    """Point the site's [email] at the sink and restart the service."""
+    """Point the site's [email] at the sink and restart the services."""
     conf = "/etc/ublog/ublog.conf"
     tb.run(
         ["sed", "-i", rf"/^\[email\]$/a host = {sink.host}\nport = {sink.port}", conf]
@@ -108,7 +109,8 @@ def send_mail_to(tb, sink):
     assert mode == ["640", "root", "ublog"], mode
     shown = tb.run(["ublog-ctl", "showconfig"]).stdout
     assert f"host = {sink.host}\nport = {sink.port}\n" in shown, shown
-    tb.run(["systemctl", "restart", "ublog.service"])
+    # The mail sender delivers with the new [email]; gunicorn never mails.
+    tb.run(["systemctl", "restart", "ublog.service", "ublog-mailer.service"])
     assert wait_for_200(tb).status == 200
 
 

@@ -51,7 +51,7 @@ LAN = "10.214.0"
 DB, APP1, APP2, LB = f"{LAN}.10", f"{LAN}.11", f"{LAN}.12", f"{LAN}.2"
 DB_PASSWORD = secrets.token_urlsafe(24)
 SECRET_KEY = secrets.token_urlsafe(50)
-LOCK_KEY = int.from_bytes(b"ublog", "big")  # see ublog_site's lockedmigrate
+LOCK_KEY = int.from_bytes(b"ublog", "big")  # see ublog_site's preparedb
 USER_PASSWORD = "correct horse battery 7"
 
 
@@ -209,6 +209,11 @@ def check_cluster(db, app1, app2, lb, deb, next_deb, media):
     state = lb.run(["systemctl", "show", "-P", "ConditionResult", "ublog.service"])
     assert state.stdout.strip() == "no"
     assert lb.run(["systemctl", "is-failed", "ublog.service"], check=False).returncode
+    # Nor its mail sender; both app hosts run one, sharing the outbox.
+    assert lb.run(["systemctl", "is-failed", "ublog-mailer"], check=False).returncode
+    for tb in (app1, app2):
+        state = tb.run(["systemctl", "is-active", "ublog-mailer"], check=False)
+        assert state.stdout.strip() == "active", tb.name
 
     # --- one database: both app hosts migrated it, one at a time -------------
     tables = db.run(
@@ -309,7 +314,7 @@ def check_cluster(db, app1, app2, lb, deb, next_deb, media):
     )
     time.sleep(1)
     waited = time.monotonic()
-    out = app2.run(["ublog-ctl", "lockedmigrate"]).stdout
+    out = app2.run(["ublog-ctl", "preparedb"]).stdout
     waited = time.monotonic() - waited
     assert "another host is migrating the database: waiting for it" in out, out
     assert "No migrations to apply." in out

@@ -12,12 +12,14 @@ Figures (install time, time to the first 200, installed size, the
 systemd-analyze security score) are printed: run with -s to see them.
 """
 
+import email
 import io
 import re
 import subprocess
 import time
 import uuid
 import zlib
+from email import policy
 from pathlib import Path
 
 import pytest
@@ -151,6 +153,88 @@ def apt(tb, *args, timeout=600, recommends=True):
     )
 
 
+NEWCOMER = "carla"
+NEWCOMER_PASSWORD = "a long and uncommon passphrase 7"
+
+
+def mail_with_no_mail_server(tb, release):
+    """A sign-up while no mail server listens (the recommended MTA stopped,
+    as on a host installed without it): the visitor gets the "check your
+    mail" page, the mail waits in the outbox, and once the MTA runs it
+    reaches the local mailbox with a working activation link, no restart."""
+    tb.run(["systemctl", "stop", "exim4"])
+    refused = tb.run(
+        ["/opt/venvs/ublog/bin/python", "-c",
+         "import socket; socket.create_connection(('localhost', 25), 5)"],
+        check=False,
+    )  # fmt: skip
+    assert "ConnectionRefusedError" in refused.stderr, refused.stderr
+    tb.run(["useradd", "--create-home", NEWCOMER])  # a local mailbox owner
+    web = tb.session()
+    assert web.get("/accounts/signup/").status == 200
+    signed_up = web.post_form(
+        "/accounts/signup/",
+        {
+            "username": NEWCOMER,
+            "email": f"{NEWCOMER}@localhost",
+            "password1": NEWCOMER_PASSWORD,
+            "password2": NEWCOMER_PASSWORD,
+        },
+    )
+    assert signed_up.status == 200, signed_up.text[:3000]
+    assert "Check your e-mail" in signed_up.text
+    is_active = f"SELECT is_active FROM auth_user WHERE username = '{NEWCOMER}'"
+    assert psql(tb, is_active, "ublog") == "f"
+    # The sender tried, the server did not answer: the outbox says so.
+    deadline = time.monotonic() + 30
+    while True:
+        status = tb.run(["ublog-ctl", "status"], check=False)
+        if "1 to retry" in status.stdout or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert status.returncode == 3, status.stdout + status.stderr
+    assert re.search(r"mail: +0 waiting, 1 to retry \(oldest queued \d+ (s|min) ago",
+                     status.stdout), status.stdout  # fmt: skip
+    assert (
+        "delivery: SMTP localhost:25: NOT ANSWERING: the server does not answer: "
+        "Connection refused" in status.stdout
+    ), status.stdout
+    journal = tb.run(["journalctl", "-u", "ublog-mailer", "--no-pager"]).stdout
+    assert "not delivered (attempt 1 of 20)" in journal, journal[-3000:]
+    check = tb.run(["ublog-ctl", "check"], check=False)
+    assert "ublog_site.W002" in check.stderr, check.stdout + check.stderr
+
+    # The MTA starts: the mail arrives, without restarting anything.
+    tb.run(["systemctl", "start", "exim4"])
+    started = time.monotonic()
+    mailbox = f"/var/mail/{NEWCOMER}"
+    while tb.run(["test", "-s", mailbox], check=False).returncode:
+        assert time.monotonic() - started < 60, tb.run(
+            ["journalctl", "-u", "ublog-mailer", "--no-pager"]
+        ).stdout[-3000:]
+        time.sleep(0.5)
+    report(f"{release}: MTA started to the mail in the mailbox",
+           f"{time.monotonic() - started:.1f} s")  # fmt: skip
+    text = tb.run(["cat", mailbox]).stdout
+    message = email.message_from_string(text.split("\n", 1)[1], policy=policy.default)
+    assert message["To"] == f"{NEWCOMER}@localhost"
+    body = message.get_body(("plain",)).get_content()
+    link = re.search(rf"{re.escape(tb.url)}(/accounts/activate/\S+/)", body)
+    assert link, body
+    assert "Activate your account" in web.get(link[1]).text
+    assert "Account activated" in web.post_form(link[1], {}).text
+    assert psql(tb, is_active, "ublog") == "t"
+    web.get("/accounts/login/")
+    logged_in = web.post_form(
+        "/accounts/login/",
+        {"username": NEWCOMER, "password": NEWCOMER_PASSWORD},
+    )
+    assert f'class="site-user">{NEWCOMER}<' in logged_in.text
+    status = tb.run(["ublog-ctl", "status"], check=False)
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "mail:     outbox empty, 0 failed" in status.stdout
+
+
 @pytest.mark.parametrize("release", RELEASES)
 def test_apt_install_serves_the_site_and_remove_purge_follow_policy(release, bed_args):
     from conftest import release_root
@@ -204,6 +288,11 @@ def test_apt_install_serves_the_site_and_remove_purge_follow_policy(release, bed
         assert stale.strip() == "0 stale", stale
         status = tb.run(["ublog-ctl", "status"]).stdout
         assert "reachable, migrated" in status and "ublog.service active" in status
+        assert "ublog-mailer.service active" in status, status
+        assert "ublog-cleanup.timer active" in status, status
+        assert "delivery: SMTP localhost:25: answers" in status, status
+
+        mail_with_no_mail_server(tb, release)
 
         # --- an anonymous post with an image, through nginx and gunicorn ----
         web = tb.session()
@@ -249,8 +338,9 @@ def test_apt_install_serves_the_site_and_remove_purge_follow_policy(release, bed
 
         # --- remove: service stopped, data kept --------------------------------
         apt(tb, "remove", "ublog")
-        state = tb.run(["systemctl", "is-active", "ublog.service"], check=False)
-        assert state.stdout.strip() in ("inactive", "unknown")
+        for unit in ("ublog.service", "ublog-mailer.service", "ublog-cleanup.timer"):
+            state = tb.run(["systemctl", "is-active", unit], check=False)
+            assert state.stdout.strip() in ("inactive", "unknown"), unit
         assert tb.run(["test", "-f", "/etc/ublog/ublog.conf"]).returncode == 0
         assert tb.run(["test", "-e", "/opt/venvs/ublog"], check=False).returncode
         assert psql(tb, "SELECT count(*) FROM ublog_posts_post", "ublog") == "1"

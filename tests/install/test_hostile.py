@@ -142,7 +142,10 @@ def site(ublog_root, tmp_path_factory):
             "from django.contrib.auth.models import User\n"
             f"for n in ('alice', 'bob'): User.objects.create_user(n, n + '@ex.org', "
             f"{PASSWORD!r})\n"
-            "User.objects.create_user('eve', 'eve@ex.org', 'x', is_active=False)",
+            "from ublog_accounts import activation\n"
+            "eve = User.objects.create_user('eve', 'eve@ex.org', 'x', "
+            "is_active=False)\n"
+            "activation.start(eve)",
         )
         yield tb
 
@@ -444,16 +447,26 @@ def test_bad_input_over_http_is_refused_and_changes_nothing(site):
         "import time\n"
         "from django.core import signing\n"
         "from ublog_accounts.activation import SALT\n"
+        "from django.contrib.auth.models import User\n"
+        "eve = User.objects.get(username='eve')\n"
         "class Old(signing.TimestampSigner):\n"
         "    def timestamp(self):\n"
         "        return signing.b62_encode(int(time.time()) - 30 * 86400)\n"
-        "print(Old(salt=SALT).sign_object('eve'))",
+        "print(Old(salt=SALT).sign_object([str(eve.pk), "
+        "eve.pending_activation.nonce]))",
     )
     nobody = django(
         tb,
         "from django.core import signing\n"
         "from ublog_accounts.activation import SALT\n"
-        "print(signing.dumps('nobody', salt=SALT))",
+        "print(signing.dumps(['999999999', 'x'], salt=SALT))",
+    )
+    # The first version's keys signed only the username: never again.
+    username_only = django(
+        tb,
+        "from django.core import signing\n"
+        "from ublog_accounts.activation import SALT\n"
+        "print(signing.dumps('eve', salt=SALT))",
     )
     tampered = valid[:-3] + ("aaa" if not valid.endswith("aaa") else "bbb")
     other_salt = django(
@@ -464,6 +477,7 @@ def test_bad_input_over_http_is_refused_and_changes_nothing(site):
         ("tampered key", tampered, "invalid"),
         ("expired key", expired, "expired"),
         ("key for a user who does not exist", nobody, "no longer exists"),
+        ("key of the username alone (old format)", username_only, "invalid"),
         ("key signed with another salt", other_salt, "invalid"),
         ("garbage key", "not-a-key", "invalid"),
     ):
@@ -493,6 +507,26 @@ def test_bad_input_over_http_is_refused_and_changes_nothing(site):
     assert after_activation["rows"].split("|")[-1] == str(
         int(before["rows"].split("|")[-1]) + 1
     )
+    # An admin deactivates eve: her old (still valid) link must not undo it.
+    django(
+        tb,
+        "from django.contrib.auth.models import User\n"
+        "User.objects.filter(username='eve').update(is_active=False)",
+    )
+    deactivated = state(tb)
+    cases.check(
+        "POST valid key after the account was deactivated",
+        web.post_form(f"/accounts/activate/{valid}/", {}, follow=False),
+        [400],
+        "can no longer be used",
+    )
+    assert state(tb) == deactivated
+    django(
+        tb,
+        "from django.contrib.auth.models import User\n"
+        "User.objects.filter(username='eve').update(is_active=True)",
+    )
+    assert state(tb) == after_activation
 
     # --- bodies, headers, raw requests ------------------------------------------------
     anon.get("/new/")

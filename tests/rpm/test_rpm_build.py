@@ -74,6 +74,9 @@ def test_provides_only_itself_and_requires_what_it_declares(dist_rpm):
         "systemd",
         "util-linux",
     }
+    # A weak dependency: mail waits in the outbox until an MTA takes it.
+    recommends = run(["rpm", "-qp", "--recommends", str(dist_rpm)]).stdout
+    assert recommends.split() == ["MTA"]
     scripts = run(["rpm", "-qp", "--scripts", str(dist_rpm)]).stdout
     for phase in ("preinstall", "postinstall", "preuninstall", "postuninstall"):
         assert f"{phase} scriptlet (using /bin/sh)" in scripts
@@ -94,12 +97,22 @@ def test_files_flags_modes_and_owners(dist_rpm):
     assert files["/etc/ublog/ublog.conf"] == ("cng", "-rw-r-----", "root:ublog")
     assert files["/etc/ublog"] == ("", "drwxr-x---", "root:ublog")
     assert files["/etc/nginx/conf.d/ublog.conf"] == ("cn", "-rw-r--r--", "root:root")
-    for unit in ("ublog.service", "ublog.socket"):
+    for unit in UNITS:
         assert files[f"/usr/lib/systemd/system/{unit}"][0] == ""
     assert "/var/lib/ublog" in files
     assert not [n for n in files if n.startswith("/usr/lib/.build-id")]
     # Nothing of the package is owned by anyone but root (the group aside).
     assert {owner.split(":")[0] for _, _, owner in files.values()} == {"root"}
+
+
+#: The systemd units the package ships.
+UNITS = (
+    "ublog.service",
+    "ublog.socket",
+    "ublog-mailer.service",
+    "ublog-cleanup.service",
+    "ublog-cleanup.timer",
+)
 
 
 def test_unit_and_nginx_files_are_the_el_variants(payload):
@@ -112,6 +125,13 @@ def test_unit_and_nginx_files_are_the_el_variants(payload):
     service = contents["usr/lib/systemd/system/ublog.service"].decode()
     assert "ExecStart=/opt/venvs/ublog/bin/gunicorn " in service
     assert "README.Debian" not in service
+    # The mail sender and the clean-up: debian/'s, documented by README.RPM.
+    for unit in UNITS[2:]:
+        shipped = contents[f"usr/lib/systemd/system/{unit}"].decode()
+        debian = (REPO_ROOT / "debian" / f"ublog.{unit}").read_text()
+        assert shipped == debian.replace("README.Debian", "README.RPM"), unit
+    mailer = contents["usr/lib/systemd/system/ublog-mailer.service"].decode()
+    assert "ExecStart=/opt/venvs/ublog/bin/ublog-ctl delivermail --loop\n" in mailer
     nginx = contents["etc/nginx/conf.d/ublog.conf"].decode()
     assert "server unix:/run/ublog.sock" in nginx
     assert "default_server;" not in nginx  # EL's nginx.conf has its own

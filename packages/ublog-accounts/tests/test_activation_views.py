@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from ublog_accounts import signals
+from ublog_accounts import activation, signals
 from ublog_accounts.activation import make_activation_key
 
 pytestmark = pytest.mark.django_db
@@ -52,6 +52,7 @@ def test_post_activates_and_redirects(client, inactive_user):
     assert response.url == reverse("ublog_accounts:activation_complete")
     inactive_user.refresh_from_db()
     assert inactive_user.is_active
+    assert not activation.is_pending(inactive_user)
     assert received == [inactive_user]
 
 
@@ -100,7 +101,8 @@ def test_expired_key(client, inactive_user, days_ago, method):
     assert error_code(response) == "expired"
     assert b"This activation link has expired" in response.content
     assert b"valid for 7 days" in response.content
-    assert reverse("ublog_accounts:signup").encode() in response.content
+    assert reverse("ublog_accounts:resend_activation").encode() in response.content
+    assert b"Send me a new activation link" in response.content
     inactive_user.refresh_from_db()
     assert not inactive_user.is_active
 
@@ -120,6 +122,35 @@ def test_deleted_user_is_bad_username(client, inactive_user, method):
     assert response.status_code == 400
     assert error_code(response) == "bad_username"
     assert b"no longer exists" in response.content
+    assert reverse("ublog_accounts:signup").encode() in response.content
+    assert b"/accounts/resend/" not in response.content
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_revoked_key(client, inactive_user, method):
+    key = make_activation_key(inactive_user)
+    activation.start(inactive_user)  # a new nonce: earlier links are revoked
+    response = getattr(client, method)(url(key))
+    assert response.status_code == 400
+    assert error_code(response) == "revoked"
+    content = response.content.decode()
+    assert "This activation link can no longer be used." in content
+    assert reverse("ublog_accounts:resend_activation") in content
+    inactive_user.refresh_from_db()
+    assert not inactive_user.is_active
+
+
+def test_deactivated_account_shows_revoked(client, inactive_user):
+    key = make_activation_key(inactive_user)
+    client.post(url(key))
+    inactive_user.refresh_from_db()
+    inactive_user.is_active = False
+    inactive_user.save()
+    response = client.post(url(key))
+    assert response.status_code == 400
+    assert error_code(response) == "revoked"
+    inactive_user.refresh_from_db()
+    assert not inactive_user.is_active
 
 
 def test_each_failure_has_a_distinct_message(client, inactive_user, days_ago):
@@ -132,6 +163,9 @@ def test_each_failure_has_a_distinct_message(client, inactive_user, days_ago):
     pages["expired"] = client.get(url(expired_key))
     client.post(url(key))
     pages["already_activated"] = client.get(url(key))
+    inactive_user.is_active = False
+    inactive_user.save()
+    pages["revoked"] = client.get(url(key))
     inactive_user.delete()
     pages["bad_username"] = client.get(url(key))
     messages = set()
@@ -139,7 +173,7 @@ def test_each_failure_has_a_distinct_message(client, inactive_user, days_ago):
         assert error_code(response) == code
         messages.add(str(response.context["activation_error"]))
         assert str(response.context["activation_error"]) in response.content.decode()
-    assert len(messages) == 4
+    assert len(messages) == 5
 
 
 def test_html_is_escaped(client, make_user):

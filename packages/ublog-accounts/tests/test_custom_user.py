@@ -25,4 +25,4 @@ def test_custom_user_model():
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed" in result.stdout
+    assert "8 passed" in result.stdout

@@ -4,7 +4,7 @@ import pytest
 
 from ublog_accounts.exceptions import ActivationError
 
-CODES = ["expired", "invalid_key", "bad_username", "already_activated"]
+CODES = ["expired", "invalid_key", "bad_username", "already_activated", "revoked"]
 
 
 def test_codes_are_the_documented_strings():
@@ -13,6 +13,7 @@ def test_codes_are_the_documented_strings():
         ActivationError.INVALID_KEY,
         ActivationError.BAD_USERNAME,
         ActivationError.ALREADY_ACTIVATED,
+        ActivationError.REVOKED,
     ] == CODES
     assert set(ActivationError.MESSAGES) == set(CODES)
 

@@ -8,7 +8,9 @@ import subprocess
 import time
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
+from django.db import DatabaseError, connection
 
 from ublog_site.config import ConfigError, load_config
 from ublog_site.system.nginx import LB_SITE, Nginx, lb_site, real_ip_snippet
@@ -238,6 +240,16 @@ def test_setup_secures_a_preseeded_password_file(site, tmp_path):  # noqa: F811
 
 
 @pytest.mark.django_db(transaction=True)
-def test_lockedmigrate_on_sqlite_is_migrate(capsys):
-    call_command("lockedmigrate", verbosity=1)
+def test_preparedb_migrates_and_creates_what_is_missing(capsys):
+    """A database of an older release (here: one without the cache table,
+    as `make run` left them) gets everything; a second run changes nothing."""
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE ublog_cache")
+    with pytest.raises(DatabaseError):
+        cache.get("anything")
+    call_command("preparedb", verbosity=1)
     assert "No migrations to apply." in capsys.readouterr().out
+    cache.set("prepared", 1)
+    assert cache.get("prepared") == 1
+    call_command("preparedb", verbosity=1)
+    assert cache.get("prepared") == 1

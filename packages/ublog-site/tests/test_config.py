@@ -192,6 +192,34 @@ def test_bad_integer_line_number_after_continuation_and_comments(load):
     assert message.endswith(".conf:8: [email] port: '12x' is not an integer")
 
 
+def test_durations_and_the_mail_retry_schedule(load):
+    conf = load(
+        f"[ublog]\nsecret_key = {SECRET}\n[email]\nretry_delay = 90\n"
+        "max_retry_delay = 3h\nmax_attempts = 5\ntimeout = 30s\n"
+    )
+    assert conf["email", "retry_delay"] == 90
+    assert conf["email", "max_retry_delay"] == 3 * 3600
+    assert conf["email", "max_attempts"] == 5
+    assert conf["email", "timeout"] == 30
+    for raw, problem in (
+        ("soon", "'soon' is not a duration such as 30s, 5m, 2h or 1d"),
+        ("-5m", "'-5m' is not a duration"),
+        ("2w", "'2w' is not a duration"),
+        ("0", "0 must be between 1 s and 86400 s"),
+        ("2d", "2d must be between 1 s and 86400 s"),
+    ):
+        message = error_of(load, f"[email]\nretry_delay = {raw}\n")
+        assert f":2: [email] retry_delay: {problem}" in message, message
+
+
+def test_starttls_and_implicit_tls_exclude_each_other(load):
+    message = error_of(load, "[email]\nuse_tls = true\nuse_ssl = true\n")
+    assert message.endswith(
+        ":3: [email] use_ssl: use_tls (STARTTLS, port 587) and use_ssl (implicit "
+        "TLS, port 465) exclude each other: set one"
+    )
+
+
 def test_integer_out_of_range(load):
     message = error_of(load, "[database]\nport = 70000\n")
     assert message.endswith(

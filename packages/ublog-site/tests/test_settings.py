@@ -131,6 +131,12 @@ def test_sqlite(build, tmp_path):
     assert conf["DATABASES"]["default"] == {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(tmp_path / "db.sqlite3"),
+        # The web server and the mail sender both write: wait, never fail.
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL;",
+        },
     }
 
 
@@ -153,23 +159,22 @@ def test_uploads_accounts_and_locale(build):
         assert conf["ADMINS"] == [("Ops <ops@example.org>",) * 2]
 
 
-def mail_settings(conf):
-    """(backend, options) whatever the Django version's mail settings."""
-    if "MAILERS" in conf:
-        default = conf["MAILERS"]["default"]
-        return default["BACKEND"].rsplit(".", 2)[1], default["OPTIONS"]
-    keys = {  # pragma: no cover - Django < 6.1
+def delivery_settings(conf):
+    """(delivery backend, its options): every mail is queued first."""
+    assert conf["EMAIL_BACKEND"] == "ublog_site.mail.queue.QueueBackend"
+    assert "mailer" in conf["INSTALLED_APPS"]
+    keys = {
         "host": "EMAIL_HOST",
         "port": "EMAIL_PORT",
         "username": "EMAIL_HOST_USER",
         "password": "EMAIL_HOST_PASSWORD",
         "use_tls": "EMAIL_USE_TLS",
+        "use_ssl": "EMAIL_USE_SSL",
+        "timeout": "EMAIL_TIMEOUT",
         "file_path": "EMAIL_FILE_PATH",
     }
-    options = {
-        name: conf[setting] for name, setting in keys.items()
-    }  # pragma: no cover
-    return conf["EMAIL_BACKEND"].rsplit(".", 2)[1], options  # pragma: no cover
+    options = {name: conf[setting] for name, setting in keys.items()}
+    return conf["MAILER_EMAIL_BACKEND"].rsplit(".", 2)[1], options
 
 
 def test_email_smtp(build, tmp_path):
@@ -177,20 +182,35 @@ def test_email_smtp(build, tmp_path):
     conf = build(
         f"[ublog]\nsecret_key = {SECRET}\n[email]\nhost = mx.example\nport = 587\n"
         f"user = me\npassword_file = {tmp_path / 'pw'}\nuse_tls = true\n"
-        "from = blog@example.org\n"
+        "from = blog@example.org\ntimeout = 1m\n"
     )
-    backend, options = mail_settings(conf)
+    backend, options = delivery_settings(conf)
     assert backend == "smtp"
-    assert {
-        k: options[k] for k in ("host", "port", "username", "password", "use_tls")
-    } == {
+    assert {k: options[k] for k in ("host", "port", "username", "password")} == {
         "host": "mx.example",
         "port": 587,
         "username": "me",
         "password": "mailpw",
-        "use_tls": True,
     }
+    assert (options["use_tls"], options["use_ssl"], options["timeout"]) == (
+        True,
+        False,
+        60,
+    )
     assert conf["DEFAULT_FROM_EMAIL"] == conf["SERVER_EMAIL"] == "blog@example.org"
+    # The packaged defaults: the local MTA, and the retry schedule.
+    conf = build(f"[ublog]\nsecret_key = {SECRET}\n[email]\nport = 465\nuse_ssl = 1\n")
+    backend, options = delivery_settings(conf)
+    assert (options["host"], options["port"], options["use_ssl"]) == (
+        "localhost",
+        465,
+        True,
+    )
+    assert conf["MAILER_USE_FILE_LOCK"] is False
+    assert conf["MAILER_EMAIL_LOG_MESSAGE_DATA"] is False
+    assert conf["UBLOG_MAIL_RETRY_DELAY"] == 60
+    assert conf["UBLOG_MAIL_MAX_RETRY_DELAY"] == 7200
+    assert conf["UBLOG_MAIL_MAX_ATTEMPTS"] == 20
 
 
 @pytest.mark.parametrize("backend", ["console", "file"])
@@ -199,7 +219,7 @@ def test_email_console_and_file(build, tmp_path, backend):
         f"[ublog]\nsecret_key = {SECRET}\ndata_dir = {tmp_path}\n"
         f"[email]\nbackend = {backend}\n"
     )
-    name, options = mail_settings(conf)
+    name, options = delivery_settings(conf)
     assert name == {"console": "console", "file": "filebased"}[backend]
     if backend == "file":
         assert options["file_path"] == str(tmp_path / "mail")
@@ -216,12 +236,13 @@ def test_settings_module_raises_config_error(clean_env, write_config):
 # -- Django's deployment checks, in a fresh process --------------------------------
 
 
-def deploy_check(tmp_path, https):
+def deploy_check(tmp_path, https, smtp_port):
     path = tmp_path / "deploy.conf"
     path.write_text(
         f"[ublog]\nsecret_key = {SECRET}\nhttps = {https}\n"
         f"allowed_hosts = blog.example.org\ndata_dir = {tmp_path}\n"
         "[database]\nengine = sqlite\n"
+        f"[email]\nhost = 127.0.0.1\nport = {smtp_port}\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("UBLOG_")}
     env |= {"UBLOG_CONFIG": str(path), "DJANGO_SETTINGS_MODULE": "ublog_site.settings"}
@@ -242,15 +263,27 @@ def deploy_check(tmp_path, https):
     )
 
 
-def test_deploy_check_behind_tls_has_no_warnings(tmp_path):
-    result = deploy_check(tmp_path, https="true")
+def test_deploy_check_behind_tls_has_no_warnings(tmp_path, smtp_server):
+    result = deploy_check(tmp_path, https="true", smtp_port=smtp_server.port)
     assert result.returncode == 0, result.stderr
     assert "no issues (1 silenced)" in result.stdout
     assert "WARNING" not in result.stderr
 
 
-def test_deploy_check_http_only_warnings_are_the_documented_ones(tmp_path):
-    result = deploy_check(tmp_path, https="false")
+def test_deploy_check_http_only_warnings_are_the_documented_ones(tmp_path, smtp_server):
+    result = deploy_check(tmp_path, https="false", smtp_port=smtp_server.port)
     assert result.returncode == 1
-    found = sorted(set(re.findall(r"security\.\w+", result.stderr)))
+    found = sorted(set(re.findall(r"(?:security|ublog_site)\.\w+", result.stderr)))
     assert found == ["security.W004", "security.W008", "security.W012", "security.W016"]
+
+
+def test_deploy_check_warns_when_no_mail_server_answers(tmp_path, closed_port):
+    port = closed_port
+    result = deploy_check(tmp_path, https="true", smtp_port=port)
+    assert result.returncode == 1
+    assert re.findall(r"\w+\.W\d+", result.stderr) == ["ublog_site.W002"]
+    assert (
+        f"SMTP 127.0.0.1:{port} does not take mail: the server does not answer: "
+        "Connection refused" in result.stderr
+    )
+    assert "apt install default-mta" in result.stderr

@@ -218,7 +218,10 @@ def test_signup_activate_login_post_like_edit_delete_logout(media_root):
     )
     assert response.status_code == 302
     assert response["Location"] == "/"
-    assert "carol" in client.get("/").content.decode()
+    home = client.get("/").content.decode()
+    assert "carol" in home
+    assert 'href="/accounts/password/change/">Password</a>' in home
+    assert client.get("/accounts/password/change/").status_code == 200
 
     # Create a post with an image.
     response = client.post("/new/", {"text": "Hello μblog!", "image": png_upload()})

@@ -273,6 +273,40 @@ def test_status_reports_each_part(site):
     assert "backups:" in text and "media:" in text
 
 
+def test_status_shows_the_outbox_and_whether_the_mail_server_answers(
+    site, smtp_server, closed_port
+):
+    base = site.config_path.read_text().replace("[email]\nbackend = console\n", "")
+    site.config_path.write_text(base + "[email]\nhost = 127.0.0.1\n")
+    site.home.mkdir()
+    assert ctl("preparedb", "--verbosity", "0", config=site.config_path).returncode == 0
+
+    def report(port):
+        site.config_path.write_text(f"{base}[email]\nhost = 127.0.0.1\nport = {port}\n")
+        config = load_config({"UBLOG_CONFIG": str(site.config_path)})
+        lines, say = said()
+        return status(config, say=say, service_user="nobody-here"), "\n".join(lines)
+
+    healthy, text = report(smtp_server.port)
+    assert healthy, text
+    assert "mail:     outbox empty, 0 failed" in text
+    assert f"delivery: SMTP 127.0.0.1:{smtp_server.port}: answers" in text
+    healthy, text = report(closed_port)
+    assert not healthy
+    assert (
+        f"delivery: SMTP 127.0.0.1:{closed_port}: NOT ANSWERING: the server does "
+        "not answer: Connection refused"
+    ) in text
+    # The outbox unreadable (its table gone): said, and unhealthy.
+    db = sqlite3.connect(site.home / "db.sqlite3")
+    db.execute("DROP TABLE ublog_site_mailretry")
+    db.execute("DROP TABLE mailer_message")
+    db.close()
+    healthy, text = report(smtp_server.port)
+    assert not healthy
+    assert "mail:     unknown: django.db.utils.OperationalError: no such table" in text
+
+
 def ctl(*args, config=None, user=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("UBLOG_")}
     if config:

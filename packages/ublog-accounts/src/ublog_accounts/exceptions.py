@@ -16,12 +16,13 @@ class ActivationError(Exception):
     INVALID_KEY = "invalid_key"
     BAD_USERNAME = "bad_username"
     ALREADY_ACTIVATED = "already_activated"
+    REVOKED = "revoked"
 
     #: The default message for each code.
     MESSAGES = {
         EXPIRED: _(
             "This activation link has expired (links are valid for "
-            "%(days)s days). Please sign up again."
+            "%(days)s days). You can ask for a new one."
         ),
         INVALID_KEY: _(
             "This activation link is invalid. Please check that you copied "
@@ -29,6 +30,7 @@ class ActivationError(Exception):
         ),
         BAD_USERNAME: _("The account for this activation link no longer exists."),
         ALREADY_ACTIVATED: _("This account is already active. You can log in."),
+        REVOKED: _("This activation link can no longer be used."),
     }
 
     def __init__(self, message, code=None, params=None):

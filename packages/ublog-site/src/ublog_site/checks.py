@@ -1,4 +1,5 @@
-"""System checks of the site: the database is reachable and fully migrated.
+"""System checks of the site: the database is reachable and fully migrated,
+the mail server takes mail and no mail was given up.
 
 Deployment checks tagged ``database``: they run with ``ublog-ctl check``
 (which adds ``--deploy --database default``), not on every management
@@ -42,3 +43,46 @@ def check_migrations(app_configs=None, databases=None, **kwargs):
                 )
             )
     return messages
+
+
+@register("mail", deploy=True)
+def check_mail_server(app_configs=None, **kwargs):
+    """The mail server answers (mail otherwise waits in the outbox)."""
+    from .mail import delivery
+
+    problem = delivery.probe()
+    if problem is None:
+        return []
+    return [
+        Warning(
+            f"{delivery.server_label()} does not take mail: {problem}",
+            hint="Mail waits in the outbox (ublog-ctl outbox) until it does. "
+            "Install a mail transport agent (apt install default-mta) or set "
+            "[email] host, port, use_tls/use_ssl, user and password_file for "
+            "a smarthost; then: ublog-ctl sendtestemail you@example.org",
+            id="ublog_site.W002",
+        )
+    ]
+
+
+@register(Tags.database, deploy=True)
+def check_failed_mail(app_configs=None, databases=None, **kwargs):
+    """No mail has been given up on."""
+    if not databases:
+        return []
+    from .mail import outbox
+
+    try:
+        failed = outbox.summary().failed
+    except DatabaseError:
+        return []  # check_migrations reports the database
+    if not failed:
+        return []
+    return [
+        Warning(
+            f"{failed} mail(s) could not be delivered and were given up",
+            hint="See why: ublog-ctl outbox; send them again once fixed: "
+            "ublog-ctl outbox --retry-failed",
+            id="ublog_site.W003",
+        )
+    ]

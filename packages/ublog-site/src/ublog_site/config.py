@@ -140,6 +140,22 @@ def _rate(raw: str) -> tuple[int, int] | None:
     return int(match[1]), int(match[2] or 1) * _PERIODS[match[3]]
 
 
+def _duration(minimum: int, maximum: int):
+    """Seconds, written ``N`` or ``N`` with a unit: 90, 30s, 5m, 2h, 1d."""
+
+    def parse(raw: str) -> int:
+        value = raw.strip().lower()
+        match = re.fullmatch(r"(\d+)\s*([smhd]?)", value)
+        if not match:
+            raise _Invalid(f"{raw!r} is not a duration such as 30s, 5m, 2h or 1d")
+        seconds = int(match[1]) * _PERIODS[match[2] or "s"]
+        if not minimum <= seconds <= maximum:
+            raise _Invalid(f"{raw.strip()} must be between {minimum} s and {maximum} s")
+        return seconds
+
+    return parse
+
+
 def _time_zone(raw: str) -> str:
     name = raw.strip()
     try:
@@ -219,8 +235,13 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "user": Key(_text, ""),
         "password_file": Key(_path),
         "use_tls": Key(_boolean, False),
+        "use_ssl": Key(_boolean, False),
+        "timeout": Key(_duration(1, 600), 10),
         "from": Key(_text, "ublog@localhost"),
         "file_path": Key(_path),
+        "retry_delay": Key(_duration(1, 86400), 60),
+        "max_retry_delay": Key(_duration(1, 7 * 86400), 2 * 3600),
+        "max_attempts": Key(_integer(1, 1000), 20),
     },
     "uploads": {
         "max_image_size": Key(_integer(1), 5 * 1024 * 1024),
@@ -521,6 +542,15 @@ def _derive(values) -> None:
             "role = lb needs [cluster] app_servers (host:port, ...)",
             "cluster",
             "app_servers",
+        )
+    tls, ssl = values["email", "use_tls"], values["email", "use_ssl"]
+    if tls.value and ssl.value:
+        _fail(
+            ssl.origin,
+            "use_tls (STARTTLS, port 587) and use_ssl (implicit TLS, port 465) "
+            "exclude each other: set one",
+            "email",
+            "use_ssl",
         )
     name = values["database", "name"].value
     if values["database", "engine"].value == "sqlite" and not Path(name).is_absolute():

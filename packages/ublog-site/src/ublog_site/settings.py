@@ -32,6 +32,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # The outbox: mail queued in the database (see "e-mail" below).
+    "mailer",
 ]
 
 MIDDLEWARE = [
@@ -109,10 +111,19 @@ TEMPLATES = [
 # -- database ----------------------------------------------------------------
 
 if CONFIG["database", "engine"] == "sqlite":
+    # Two processes write here (the web server and the mail sender): a
+    # transaction takes the write lock when it begins, others wait for it
+    # (up to 20 s) instead of failing with "database is locked", and in WAL
+    # mode readers never wait for a writer.
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(CONFIG["database", "name"]),
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL;",
+            },
         }
     }
 else:
@@ -186,49 +197,53 @@ STORAGES = {
 UBLOG_ACCOUNTS_ACTIVATION_DAYS = CONFIG["accounts", "activation_days"]
 UBLOG_ACCOUNTS_SIGNUP_OPEN = CONFIG["accounts", "signup_open"]
 # POSTs per client address: (requests, seconds) or None (see ratelimit.py).
+# Each view that mails someone counts on its own, at the sign-up rate.
 UBLOG_RATE_LIMITS = {
     "ublog_accounts:signup": CONFIG["accounts", "signup_rate"],
+    "ublog_accounts:resend_activation": CONFIG["accounts", "signup_rate"],
+    "ublog_accounts:password_reset": CONFIG["accounts", "signup_rate"],
     "ublog_accounts:login": CONFIG["accounts", "login_rate"],
 }
 
 # -- e-mail ------------------------------------------------------------------
+# Every mail goes into the outbox, a table in the site's database (django-
+# mailer's queue), in the transaction of the request that writes it; the
+# sender (`ublog-ctl delivermail --loop`, ublog-mailer.service) delivers it
+# with MAILER_EMAIL_BACKEND and retries with backoff (ublog_site.mail).
+# Django 6.1 deprecates these EMAIL_* settings for MAILERS, but django-mailer
+# 2.3 fetches its delivery backend with get_connection(backend=...), which
+# MAILERS forbids: the deprecated settings stay until django-mailer moves.
 
 _EMAIL_BACKENDS = {
     "smtp": "django.core.mail.backends.smtp.EmailBackend",
     "console": "django.core.mail.backends.console.EmailBackend",
     "file": "django.core.mail.backends.filebased.EmailBackend",
 }
-_email_backend = CONFIG["email", "backend"]
-if django.VERSION >= (6, 1):
-    # Django 6.1 configures mail with MAILERS (the EMAIL_* settings below are
-    # deprecated there, and not allowed together with MAILERS).
-    _email_options = {
-        "smtp": {
-            "host": CONFIG["email", "host"],
-            "port": CONFIG["email", "port"],
-            "username": CONFIG["email", "user"],
-            "password": CONFIG.email_password,
-            "use_tls": CONFIG["email", "use_tls"],
-        },
-        "console": {},
-        "file": {"file_path": str(CONFIG["email", "file_path"])},
-    }[_email_backend]
-    MAILERS = {
-        "default": {
-            "BACKEND": _EMAIL_BACKENDS[_email_backend],
-            "OPTIONS": _email_options,
-        }
-    }
-else:  # pragma: no cover - covered by the Django 5.2 / 6.0 test runs
-    EMAIL_BACKEND = _EMAIL_BACKENDS[_email_backend]
-    EMAIL_HOST = CONFIG["email", "host"]
-    EMAIL_PORT = CONFIG["email", "port"]
-    EMAIL_HOST_USER = CONFIG["email", "user"]
-    EMAIL_HOST_PASSWORD = CONFIG.email_password
-    EMAIL_USE_TLS = CONFIG["email", "use_tls"]
-    EMAIL_FILE_PATH = str(CONFIG["email", "file_path"])
+EMAIL_BACKEND = "ublog_site.mail.queue.QueueBackend"
+MAILER_EMAIL_BACKEND = _EMAIL_BACKENDS[CONFIG["email", "backend"]]
+EMAIL_HOST = CONFIG["email", "host"]
+EMAIL_PORT = CONFIG["email", "port"]
+EMAIL_HOST_USER = CONFIG["email", "user"]
+EMAIL_HOST_PASSWORD = CONFIG.email_password
+EMAIL_USE_TLS = CONFIG["email", "use_tls"]
+EMAIL_USE_SSL = CONFIG["email", "use_ssl"]
+EMAIL_TIMEOUT = CONFIG["email", "timeout"]
+EMAIL_FILE_PATH = str(CONFIG["email", "file_path"])
 DEFAULT_FROM_EMAIL = CONFIG["email", "from"]
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Row locks (SELECT ... FOR UPDATE NOWAIT) let several senders share the
+# queue, on one host or many; no lock file.
+MAILER_USE_FILE_LOCK = False
+MAILER_ERROR_HANDLER = "ublog_site.mail.retry.handle_delivery_error"
+# A round stops after three failures (the rest waits for the next round):
+# a server that does not answer costs three timeouts a round, not one each.
+MAILER_EMAIL_MAX_DEFERRED = 3
+# The delivery log keeps dates, results and SMTP replies, not the mails:
+# they hold activation and password reset links.
+MAILER_EMAIL_LOG_MESSAGE_DATA = False
+UBLOG_MAIL_RETRY_DELAY = CONFIG["email", "retry_delay"]
+UBLOG_MAIL_MAX_RETRY_DELAY = CONFIG["email", "max_retry_delay"]
+UBLOG_MAIL_MAX_ATTEMPTS = CONFIG["email", "max_attempts"]
 
 # -- security ----------------------------------------------------------------
 # Safe defaults whatever the transport (all are Django's defaults too, set

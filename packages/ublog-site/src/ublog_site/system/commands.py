@@ -78,8 +78,16 @@ def _current_user() -> str:
     return pwd.getpwuid(os.geteuid()).pw_name
 
 
-def ctl(*args: str, config: Path, user: str | None = None, what: str) -> None:
-    """Run ``ublog-ctl ARGS`` (Django management) against ``config``."""
+def ctl(
+    *args: str,
+    config: Path,
+    user: str | None = None,
+    what: str,
+    capture: bool = False,
+    check: bool = True,
+) -> subprocess.CompletedProcess:
+    """Run ``ublog-ctl ARGS`` (Django management) against ``config``; with
+    ``capture``, its standard output is in the result, not on ours."""
     env = {
         "UBLOG_CONFIG": str(config),
         # Already the chosen user: ublog-ctl must not switch again.
@@ -87,10 +95,11 @@ def ctl(*args: str, config: Path, user: str | None = None, what: str) -> None:
         "DJANGO_SETTINGS_MODULE": "ublog_site.settings",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
-    run(
+    return run(
         [sys.executable, "-m", "ublog_site.ctl", *args],
         what=what,
         user=user,
         env=env,
-        stdout=None,
+        stdout=subprocess.PIPE if capture else None,
+        check=check,
     )

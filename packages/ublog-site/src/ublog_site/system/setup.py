@@ -157,7 +157,7 @@ def setup(opts: Options, say: Callable[[str], None] = print) -> Config:
     opts.nginx.reload()
     if not opts.maintainer_script and systemd_running():  # pragma: no cover
         run(
-            ["systemctl", "try-restart", "ublog.service"],
+            ["systemctl", "try-restart", "ublog.service", "ublog-mailer.service"],
             what="restarting ublog",
         )
     return config
@@ -192,16 +192,10 @@ def prepare_database(opts: Options, config: Config, say) -> None:
             made = backup.create(config, opts.previous_version)
             say(f"backed up the database and media before upgrading: {made.dump}")
         ctl(
-            "lockedmigrate",
+            "preparedb",
             config=opts.config_path,
             user=opts.user,
             what="migrating the database",
-        )
-        ctl(
-            "createcachetable",
-            config=opts.config_path,
-            user=opts.user,
-            what="creating the cache table",
         )
 
 

@@ -1,10 +1,12 @@
 """``ublog-ctl status``: what runs and where the data is, one line each."""
 
+import os
+import pwd
 from collections.abc import Callable
 
 from ..config import Config
 from . import backup
-from .commands import run, systemd_running
+from .commands import ctl, run, systemd_running
 from .database import Database, has_schema
 from .errors import AdminError
 
@@ -19,9 +21,14 @@ def _count_files(path) -> tuple[int, int]:
     return files, size
 
 
+#: Units that must be active on a host that runs the application
+#: (ublog.service itself is socket-activated: inactive until a request).
+UNITS = ("ublog.socket", "ublog.service", "ublog-mailer.service", "ublog-cleanup.timer")
+
+
 def _units(say) -> bool:  # pragma: no cover (tests/install)
     healthy = True
-    for unit in ("ublog.socket", "ublog.service"):
+    for unit in UNITS:
         out = run(["systemctl", "is-active", unit], what="systemctl", check=False)
         active = out.stdout.decode().strip() or "unknown"
         say(f"service:  {unit} {active}")
@@ -29,7 +36,38 @@ def _units(say) -> bool:  # pragma: no cover (tests/install)
     return healthy
 
 
-def status(config: Config, say: Callable[[str], None] = print) -> bool:
+def _mail(config: Config, say, service_user: str) -> bool:
+    """The outbox and the mail server (``ublog-ctl outbox --summary``, run
+    as the service user when root, like every Django command)."""
+    user = None
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam(service_user)
+            user = service_user
+        except KeyError:
+            pass
+    result = ctl(
+        "outbox",
+        "--summary",
+        config=config.source,
+        user=user,
+        what="reading the outbox",
+        capture=True,
+        check=False,
+    )
+    lines = result.stdout.decode(errors="replace").splitlines()
+    if result.returncode not in (0, 3) or not lines:
+        errors = result.stderr.decode(errors="replace").strip().splitlines()
+        say(f"mail:     unknown: {errors[-1] if errors else 'no answer'}")
+        return False
+    for line in lines:
+        say(line)
+    return result.returncode == 0
+
+
+def status(
+    config: Config, say: Callable[[str], None] = print, service_user: str = "ublog"
+) -> bool:
     """Print the site's state; True when everything looks healthy."""
     healthy = True
     say(f"config:   {config.source_label}")
@@ -40,12 +78,14 @@ def status(config: Config, say: Callable[[str], None] = print) -> bool:
         state = "reachable, migrated" if schema else "reachable, not migrated yet"
         healthy &= schema
     except AdminError as exc:
-        state, healthy = f"unreachable: {exc}", False
+        schema, state, healthy = False, f"unreachable: {exc}", False
     say(f"database: {db.engine} {db.name} ({where}): {state}")
     if systemd_running():
         healthy &= _units(say)
     else:
         say("service:  systemd is not running here (no service state)")
+    if schema and config["ublog", "role"] != "lb":
+        healthy &= _mail(config, say, service_user)
     files, size = _count_files(config["ublog", "media_root"])
     say(f"media:    {config['ublog', 'media_root']}: {files} files, {size} bytes")
     directory = config["backup", "dir"]

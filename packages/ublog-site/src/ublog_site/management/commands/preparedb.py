@@ -1,14 +1,20 @@
-"""``ublog-ctl lockedmigrate``: migrate under a lock held in the database.
+"""``ublog-ctl preparedb``: everything the site needs in its database.
 
-When several app hosts share one database and are upgraded together, only
-one of them may migrate; the others must wait for the schema and then find
-nothing left to do. The lock is a PostgreSQL advisory lock, so it holds
-across hosts whatever their clocks or file systems; it is released when the
-migration ends, and by PostgreSQL itself if the host dies half way. With
-SQLite (one host by definition) this is plain ``migrate``.
+The one idempotent step that ``make run``, ``ublog-ctl setup`` (on every
+install and upgrade) and the tests use: ``migrate``, then the cache table
+(``createcachetable``; the default cache is a database table). Run it
+again after any upgrade of the code; it does only what is missing.
+
+When several app hosts share one PostgreSQL database and are upgraded
+together, only one of them may migrate; the others must wait for the schema
+and then find nothing left to do. The lock is a PostgreSQL advisory lock, so
+it holds across hosts whatever their clocks or file systems; it is released
+when the step ends, and by PostgreSQL itself if the host dies half way. With
+SQLite (one host by definition) no lock is needed.
 """
 
 import time
+from contextlib import contextmanager
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
@@ -19,20 +25,25 @@ LOCK_KEY = int.from_bytes(b"ublog", "big")
 
 
 class Command(BaseCommand):
-    help = "Run migrate while holding a database-wide lock (one host at a time)."
+    help = "Migrate and create the cache table, one host at a time."
 
     def add_arguments(self, parser):
         parser.add_argument("--database", default=DEFAULT_DB_ALIAS)
 
     def handle(self, *args, database=DEFAULT_DB_ALIAS, verbosity=1, **options):
-        connection = connections[database]
-        if connection.vendor != "postgresql":
+        with self._lock(connections[database]):
             call_command("migrate", database=database, interactive=False,
                          verbosity=verbosity)  # fmt: skip
-            return
-        self._locked_migrate(connection, database, verbosity)  # pragma: no cover
+            call_command("createcachetable", database=database, verbosity=verbosity)
 
-    def _locked_migrate(self, connection, database, verbosity):  # pragma: no cover
+    @contextmanager
+    def _lock(self, connection):
+        if connection.vendor != "postgresql":
+            yield
+            return
+        yield from self._advisory_lock(connection)  # pragma: no cover
+
+    def _advisory_lock(self, connection):  # pragma: no cover
         # (PostgreSQL only: run by the install and cluster tests.)
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY])
@@ -47,8 +58,7 @@ class Command(BaseCommand):
                     f"the other host finished after {time.monotonic() - started:.0f} s"
                 )
         try:
-            call_command("migrate", database=database, interactive=False,
-                         verbosity=verbosity)  # fmt: skip
+            yield
         finally:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
