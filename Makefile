@@ -1,21 +1,29 @@
 # ublog: build everything with `make`, test everything with `make check`.
 #
-# Stages write under dist/: dist/python (sdists + wheels), dist/wheelhouse
-# (pinned dependency wheels), dist/deb (the ublog .debs of Debian 12 and 13),
-# dist/rpm (the .rpm).
+# Every step is a command of tools/ublog-build (the pipeline's one package,
+# tools/ublog_build/), and every release fact comes from its release table
+# (tools/ublog_build/releases.py). Stages write under dist/: dist/python
+# (sdists + wheels), dist/wheelhouse (pinned dependency wheels), dist/deb (the
+# ublog .deb of each Debian release), dist/rpm (the .rpm).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := all
 
-PACKAGES := ublog-posts ublog-accounts ublog-site
-# The tool venv runs on CPython 3.11 (the Python of Debian 12, and of the .deb).
-PYTHON ?= python3.11
+BUILD := tools/ublog-build
+# The tool venv runs on the Python of the build host's release (tox's lint
+# and packaging environments too: UBLOG_TOOL_PYTHON).
+ifndef PYTHON
+PYTHON := python$(shell $(BUILD) releases --field python --release host)
+endif
+export UBLOG_TOOL_PYTHON := $(PYTHON)
 CACHE_DIR ?= $(HOME)/.cache/ublog
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
 
 # Reproducible builds: every timestamp comes from the last commit.
-SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 1767225600)
+ifndef SOURCE_DATE_EPOCH
+SOURCE_DATE_EPOCH := $(shell $(BUILD) epoch)
+endif
 export SOURCE_DATE_EPOCH
 # Hermetic pip: ignore /etc/pip.conf and /etc/xdg/pip.
 export PIP_CONFIG_FILE := /dev/null
@@ -23,9 +31,24 @@ export PIP_CACHE_DIR := $(CACHE_DIR)/pip
 export UV_CACHE_DIR := $(CACHE_DIR)/uv
 export UV_PYTHON_DOWNLOADS := never
 export CACHE_DIR
-# The tool venv first, then every pyenv Python tox needs (3.10 to 3.13).
-PYENV_BINS := $(wildcard $(PYENV_ROOT)/versions/3.1[0-3].*/bin)
+# The tool venv first, then every pyenv Python the tox matrix needs.
+SUPPORTED_PYTHONS := $(shell $(BUILD) releases --field supported-pythons)
+PYENV_BINS := $(foreach v,$(SUPPORTED_PYTHONS),$(wildcard $(PYENV_ROOT)/versions/$(v).*/bin))
 export PATH := $(CURDIR)/.venv/bin:$(subst $() $(),:,$(PYENV_BINS)):$(PATH)
+
+# What each stage reads of the pipeline itself: editing it rebuilds the stage.
+T := tools/ublog_build
+TOOL_CORE := $(BUILD) $(addprefix $(T)/,__init__.py cli.py errors.py paths.py releases.py run.py)
+PYTHON_TOOL := $(TOOL_CORE) $(T)/dists.py $(T)/wheels.py
+DEB_TOOL := $(TOOL_CORE) $(addprefix $(T)/,changelog.py chroot.py control.py deb.py wheels.py)
+RPM_TOOL := $(TOOL_CORE) $(T)/rpm.py $(T)/wheels.py
+REPO_TOOL := $(TOOL_CORE) $(addprefix $(T)/,chroot.py deb.py pylist.py repo.py wheels.py)
+APP_DEBS_TOOL := $(TOOL_CORE) $(addprefix $(T)/,app_debs.py chroot.py control.py)
+# The files of a directory a build may use: tracked, or untracked and not ignored.
+source_files = $(wildcard $(shell git ls-files -co --exclude-standard $(1) 2>/dev/null \
+	|| find $(1) -type f))
+SHARED_FILES := $(call source_files,packaging/shared)
+DEBIAN_FILES := $(call source_files,debian)
 
 VENV := .venv
 TOOLS_STAMP := $(VENV)/.tools-stamp
@@ -49,67 +72,61 @@ $(TOOLS_STAMP): requirements/tools.txt | $(DEPS_STAMP)
 
 # sdist + wheel of each package, byte-reproducible (hatchling + SOURCE_DATE_EPOCH).
 # Rebuilt when a package's files change.
-PACKAGE_FILES := $(shell find $(addprefix packages/,$(PACKAGES)) -type f \
+PACKAGE_FILES := $(shell find packages -type f \
 	-not -path '*/__pycache__/*' -not -path '*/dist/*' -not -name '*.pyc' \
 	-not -name '.coverage*' 2>/dev/null)
 # The stamp names the epoch: a new commit rebuilds with its own timestamp.
 PYTHON_STAMP := dist/python/.built-$(SOURCE_DATE_EPOCH)
 python: $(PYTHON_STAMP)
-$(PYTHON_STAMP): $(TOOLS_STAMP) $(PACKAGE_FILES)
-	rm -rf dist/python && mkdir -p dist/python
-	for p in $(PACKAGES); do \
-		python -m build --quiet --installer uv --outdir dist/python packages/$$p; \
-	done
-	cd dist/python && sha256sum *.whl *.tar.gz > SHA256SUMS
+$(PYTHON_STAMP): $(TOOLS_STAMP) $(PACKAGE_FILES) $(PYTHON_TOOL)
+	$(BUILD) python >/dev/null
 	touch $@
 
-# The .debs: one per Debian release (12 bookworm, 13 trixie), each built with
-# pbuilder in a clean chroot of its release (dh-virtualenv venv from
-# dist/python + that release's wheelhouse, no network during the build).
+# The .debs: one per Debian release of the table, each built with pbuilder
+# in a clean chroot of its release (dh-virtualenv venv from dist/python +
+# that release's wheelhouse, no network during the build).
 DEB_STAMP := dist/deb/.built
 deb: $(DEB_STAMP)
-$(DEB_STAMP): $(PYTHON_STAMP) requirements/deb.txt $(wildcard debian/* debian/*/*) \
-		scripts/build-release-debs scripts/wheelhouse scripts/deb-requirements
-	rm -f dist/deb/ublog_*.deb
-	scripts/build-release-debs
+$(DEB_STAMP): $(PYTHON_STAMP) requirements/deb.txt $(DEBIAN_FILES) $(SHARED_FILES) \
+		$(DEB_TOOL)
+	$(BUILD) deb >/dev/null
 	touch $@
 
 # The .rpm: the same wheels in a venv under /opt, built with rpmbuild, offline.
 RPM_STAMP := dist/rpm/.built
 rpm: $(RPM_STAMP)
-$(RPM_STAMP): $(PYTHON_STAMP) requirements/deb.txt scripts/build-rpm $(wildcard rpm/*) \
-		debian/ublog.service debian/ublog.socket debian/gunicorn.conf.py debian/ublog-ctl.8 \
-		debian/ublog.ublog-mailer.service debian/ublog.ublog-cleanup.service \
-		debian/ublog.ublog-cleanup.timer
-	scripts/wheelhouse >/dev/null
-	scripts/build-rpm
+$(RPM_STAMP): $(PYTHON_STAMP) requirements/deb.txt $(call source_files,rpm) \
+		$(SHARED_FILES) $(RPM_TOOL)
+	$(BUILD) rpm >/dev/null
 	touch $@
 
-# dist/repo: offline apt (signed) + PEP 503 + RPM repository (scripts/make-repo).
+# dist/repo: offline apt (signed) + PEP 503 + RPM repository.
 REPO_STAMP := dist/.repo-built
 repo: $(REPO_STAMP)
 $(REPO_STAMP): $(DEB_STAMP) $(RPM_STAMP) $(PYTHON_STAMP) requirements/repo.txt \
-		scripts/make-repo scripts/make_repo_pylist.py
-	scripts/make-repo
+		$(REPO_TOOL)
+	$(BUILD) repo >/dev/null
 	touch $@
 
 # python3-ublog-posts / python3-ublog-accounts: the apps the Debian way
-# (dh + pybuild, pyproject plugin), built in a Debian 13 chroot.
+# (dh + pybuild, pyproject plugin), built in a chroot of the first release
+# whose python3-django they accept.
 APP_DEBS_STAMP := dist/debian-apps/.built
 app-debs: $(APP_DEBS_STAMP)
-$(APP_DEBS_STAMP): $(PYTHON_STAMP) $(shell find packaging/debian-apps -type f)
-	packaging/debian-apps/build
+$(APP_DEBS_STAMP): $(PYTHON_STAMP) $(call source_files,packaging/debian-apps) \
+		$(APP_DEBS_TOOL)
+	$(BUILD) app-debs >/dev/null
 	touch $@
 
 # Everything a maintainer runs before a release.
 check: all repo app-debs
-	scripts/check-pythons
+	$(BUILD) check-pythons
 	tox run-parallel --parallel 2 --parallel-no-spinner
 	$(MAKE) rpm-test
 	$(MAKE) install-test
 
 # rpmlint, payload checks, a byte-identical rebuild, dnf install/upgrade/erase
-# (its own pytest run: tests/install has a conftest of its own).
+# (a pytest run of its own).
 rpm-test:
 	python -m pytest -v -s -p no:cacheprovider tests/rpm
 
@@ -132,7 +149,7 @@ install-test: $(BROWSER_STAMP)
 
 # Build, size, install and serving figures -> dist/bench.md, dist/bench.png.
 bench: all $(BENCH_STAMP)
-	scripts/bench
+	$(BUILD) bench
 
 tox: python
 	tox run $(if $(ENV),-e $(ENV))
@@ -150,7 +167,7 @@ packaging: python
 RUN_VENV := var/venv
 RUN_ADDRESS ?= 127.0.0.1:8000
 run: $(TOOLS_STAMP)
-	test -x $(RUN_VENV)/bin/python || uv venv --quiet -p python3.11 $(RUN_VENV)
+	test -x $(RUN_VENV)/bin/python || uv venv --quiet -p $(PYTHON) $(RUN_VENV)
 	uv pip install --quiet --python $(RUN_VENV)/bin/python \
 		-e packages/ublog-posts -e packages/ublog-accounts -e packages/ublog-site
 	UBLOG_DATA_DIR=$(CURDIR)/var $(RUN_VENV)/bin/ublog-ctl preparedb

@@ -1,69 +1,90 @@
-"""Fixtures for the install tests: the cached base root and testbed names."""
+"""Fixtures of the install tests: built artifacts and base roots (each made
+once a run, through the pipeline's API) and testbed names.
 
-import itertools
-import os
-import subprocess
+A missing artifact, tool or privilege fails the tests loudly; nothing is
+skipped.
+"""
+
+from __future__ import annotations
+
 from pathlib import Path
 
 import pytest
-from testbed import PREFIX, check_prerequisites
+from support import artifacts
+from support.host import check_prerequisites
+from support.leftovers import new_name
+from ublog_build import base_root, deb, next_version
+from ublog_build.errors import BuildError
+from ublog_build.releases import RELEASES
 
-ROOT = Path(__file__).resolve().parents[2]
-_letters = itertools.cycle("abcdefghijklmnopqrstuvwxyz")
+#: The release the single-release scenarios install (the oldest supported).
+OLDEST = RELEASES[0]
 
 
-def base_root(prefetch: str = "", suite: str = "bookworm") -> Path:
-    """The cached scripts/base-root tarball, built on first use (about a minute)."""
-    check_prerequisites()  # fail loudly (never skip) on a host that cannot do it
-    argv = [str(ROOT / "scripts" / "base-root"), "--suite", suite]
-    if prefetch:
-        argv += ["--prefetch", prefetch]
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=1800)
-    if result.returncode:
-        pytest.fail(f"scripts/base-root failed:\n{result.stderr[-4000:]}")
-    return Path(result.stdout.splitlines()[-1])
+def built(make, *args, **kwargs):
+    """``make(*args)``, a pipeline build or lookup; its error fails the test."""
+    try:
+        return make(*args, **kwargs)
+    except BuildError as e:
+        pytest.fail(f"{e}\n{e.details}" if e.details else str(e))
+
+
+@pytest.fixture(scope="session")
+def release_deb():
+    """``release_deb(release)``: the built ublog .deb of ``release`` (the
+    oldest by default)."""
+    return lambda release=OLDEST: built(deb.release_deb, release)
+
+
+@pytest.fixture(scope="session")
+def roots():
+    """``roots(release, *extra)``: a base root of ``release`` with ublog's
+    dependencies (and ``extra`` packages) prefetched, made once a run."""
+    made = {}
+
+    def root(release, *extra: str) -> Path:
+        key = (release, extra)
+        if key not in made:
+            check_prerequisites()  # fail loudly (never skip) on a host that can't
+            made[key] = built(artifacts.ublog_root, release, *extra)
+        return made[key]
+
+    return root
+
+
+@pytest.fixture(scope="session")
+def ublog_root(roots) -> Path:
+    """The oldest release's root with ublog's dependencies prefetched."""
+    return roots(OLDEST)
+
+
+@pytest.fixture(scope="session")
+def plain_root():
+    """``plain_root(release)``: the base root of ``release``, nothing
+    prefetched."""
+
+    def root(release) -> Path:
+        check_prerequisites()
+        return built(base_root.build, release)
+
+    return root
 
 
 @pytest.fixture(scope="session")
 def nginx_root() -> Path:
     """A base root with nginx's .debs prefetched (installs need no network)."""
-    return base_root("nginx")
+    check_prerequisites()
+    return built(base_root.build, OLDEST, prefetch=("nginx",))
+
+
+@pytest.fixture(scope="session")
+def next_deb() -> Path:
+    """The next release's .deb for the upgrade and cluster tests, built once
+    per run."""
+    return built(next_version.build)
 
 
 @pytest.fixture
 def bed_args(tmp_path):
     """Keyword arguments for a Testbed: a name unique to this run, a workdir."""
-    return {"name": f"{PREFIX}{os.getpid()}{next(_letters)}", "workdir": tmp_path}
-
-
-@pytest.fixture(scope="session")
-def ublog_root() -> Path:
-    """A Debian 12 base root with the .debs of ublog's dependencies prefetched."""
-    return release_root("bookworm")
-
-
-def release_root(release: str) -> Path:
-    """A base root of ``release`` with its ublog's dependencies prefetched."""
-    from test_deb import deb_depends, the_deb
-
-    return base_root(" ".join(deb_depends(the_deb(release))), suite=release)
-
-
-@pytest.fixture(scope="session")
-def next_deb() -> Path:
-    """The next release's .deb (scripts/build-next-version), built once per
-    run for the upgrade and cluster tests."""
-    from test_upgrade import NEXT
-
-    result = subprocess.run(
-        [str(ROOT / "scripts" / "build-next-version"), NEXT],
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode:
-        pytest.fail(
-            "scripts/build-next-version failed:\n"
-            + result.stdout[-2000:]
-            + result.stderr[-4000:]
-        )
-    return ROOT / "dist" / "next" / f"ublog_{NEXT}_amd64.deb"
+    return {"name": new_name(), "workdir": tmp_path}

@@ -1,7 +1,7 @@
-"""The offline repository (scripts/make-repo, dist/repo/) used with no network.
+"""The offline repository (`make repo`, dist/repo/) used with no network.
 
-* apt: a Debian 12 root, and a Debian 13 one, whose only apt source is the
-  repository (its suite of that release), booted under systemd-nspawn in a
+* apt: a root of every Debian release of the table, whose only apt source
+  is the repository (its suite of that release), booted under systemd-nspawn in a
   network namespace with no route anywhere (a connection to the Debian
   mirror is shown to fail), with nothing prefetched: it installs
   ``ublog`` with signature checking on (the sources line and key handling
@@ -26,18 +26,15 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import base_root
-from test_deb import RELEASES, the_deb, wait_for_200
-from testbed import Testbed
+from support.figures import report
+from support.site import wait_for_200
+from support.testbed import Testbed
+from ublog_build.paths import DIST
+from ublog_build.releases import RELEASES
 
-ROOT = Path(__file__).resolve().parents[2]
-REPO = ROOT / "dist" / "repo"
+REPO = DIST / "repo"
 MOUNT = "/media/usb/ublog-repo"  # where dist/repo/README tells admins to put it
 APT = "apt-get -q -o Dpkg::Options::=--force-confdef"
-
-
-def report(label, value):
-    print(f"\n[figure] {label}: {value}", flush=True)
 
 
 def sha256(path: Path) -> str:
@@ -45,11 +42,11 @@ def sha256(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def repo() -> Path:
+def repo(release_deb) -> Path:
     """dist/repo, checked to be built from the current dist/deb .debs."""
-    debs = [the_deb(release) for release in RELEASES]
+    debs = [release_deb(release) for release in RELEASES]
     if not (REPO / "README").is_file():
-        pytest.fail(f"no {REPO}/README: run `make repo` (scripts/make-repo)")
+        pytest.fail(f"no {REPO}/README: run `make repo`")
     for deb in debs:
         pooled = list((REPO / "apt" / "pool").rglob(deb.name))
         if len(pooled) != 1 or sha256(pooled[0]) != sha256(deb):
@@ -63,7 +60,7 @@ def repo() -> Path:
     return REPO
 
 
-def readme_sources_line(repo: Path, release: str) -> str:
+def readme_sources_line(repo: Path, release) -> str:
     """The sources.list line an admin copies from the README, for ``release``
     (the README's SUITE)."""
     text = (repo / "README").read_text()
@@ -71,8 +68,9 @@ def readme_sources_line(repo: Path, release: str) -> str:
     assert len(lines) == 1, lines
     assert "trusted=yes" not in lines[0]
     assert f"file:{MOUNT}/apt SUITE main" in lines[0]
-    assert f"suites here: {' '.join(RELEASES)})" in text
-    return lines[0].replace(" SUITE ", f" {release} ")
+    suites = " ".join(r.codename for r in RELEASES)
+    assert f"suites here: {suites})" in text
+    return lines[0].replace(" SUITE ", f" {release.codename} ")
 
 
 def mirror_address() -> str:
@@ -92,7 +90,7 @@ def apt_update_from(tb, name: str, line: str):
     return opts, tb.run(f"apt-get update {opts}", check=False)
 
 
-#: How apt says a signature does not verify: gpgv (Debian 12), sqv (Debian 13).
+#: How apt says a signature does not verify: gpgv (older releases), sqv (newer).
 BAD_SIGNATURE = ("BADSIG", "signatures were invalid", "signature verification failed")
 
 
@@ -102,17 +100,18 @@ def assert_refused(result, *markers):
     assert any(m in out for m in markers), out
 
 
-#: Packages whose installed version must come from the repository.
-FROM_THE_REPO = {
-    "bookworm": "ublog nginx postgresql-15 python3.11 libpq5",
-    "trixie": "ublog nginx postgresql-17 python3.13 libpq5",
-}
+def from_the_repo(release) -> str:
+    """Packages whose installed version must come from the repository."""
+    return f"ublog nginx postgresql-{release.postgresql} python{release.python} libpq5"
 
 
-@pytest.mark.parametrize("release", RELEASES)
-def test_airgapped_apt_install_from_the_signed_repository(repo, release, bed_args):
+@pytest.mark.parametrize("release", RELEASES, ids=lambda r: r.codename)
+def test_airgapped_apt_install_from_the_signed_repository(
+    repo, release, plain_root, bed_args
+):
     line = readme_sources_line(repo, release)
-    with Testbed(tarball=base_root(suite=release), **bed_args) as tb:
+    suite = release.codename
+    with Testbed(tarball=plain_root(release), **bed_args) as tb:
         # Nothing prefetched, no Debian mirror: apt can only use the repo.
         tb.run(
             "rm -f /var/cache/apt/archives/*.deb /etc/apt/sources.list.d/* "
@@ -145,7 +144,7 @@ def test_airgapped_apt_install_from_the_signed_repository(repo, release, bed_arg
             f"cp -a {MOUNT}/apt/dists /srv/$t/apt/; done"
         )
         tb.run("sed -i 's/^Label: ublog offline$/Label: ublog 0ffline/' "
-               f"/srv/inrelease/apt/dists/{release}/InRelease")  # fmt: skip
+               f"/srv/inrelease/apt/dists/{suite}/InRelease")  # fmt: skip
         _, res = apt_update_from(tb, "inrelease", signed.format(name="inrelease"))
         assert_refused(res, *BAD_SIGNATURE)
         assert not tb.run(
@@ -153,19 +152,19 @@ def test_airgapped_apt_install_from_the_signed_repository(repo, release, bed_arg
         ).stdout
 
         tb.run(
-            f"cd /srv/release/apt/dists/{release} && rm InRelease && sed -i "
+            f"cd /srv/release/apt/dists/{suite} && rm InRelease && sed -i "
             "'s/^Label: ublog offline$/Label: ublog 0ffline/' Release"
         )
         _, res = apt_update_from(tb, "release", signed.format(name="release"))
         assert_refused(res, *BAD_SIGNATURE)
 
-        tb.run(f"rm /srv/unsigned/apt/dists/{release}/InRelease "
-               f"/srv/unsigned/apt/dists/{release}/Release.gpg")  # fmt: skip
+        tb.run(f"rm /srv/unsigned/apt/dists/{suite}/InRelease "
+               f"/srv/unsigned/apt/dists/{suite}/Release.gpg")  # fmt: skip
         _, res = apt_update_from(tb, "unsigned", signed.format(name="unsigned"))
         assert_refused(res, "is not signed")
 
         pool = tb.run(
-            f"cd {MOUNT}/apt && ls pool/main/u/ublog/*+deb{RELEASES[release]}u*.deb"
+            f"cd {MOUNT}/apt && ls pool/main/u/ublog/*{release.version_suffix}_*.deb"
         ).stdout.strip()
         tb.run(
             f"mkdir -p /srv/deb/apt/$(dirname {pool})"
@@ -195,9 +194,9 @@ def test_airgapped_apt_install_from_the_signed_repository(repo, release, bed_arg
             out.stdout[-3000:] + out.stderr
         )
         first = wait_for_200(tb)
-        report(f"{release}: offline apt-get install ublog", f"{installed:.1f} s")
+        report(f"{suite}: offline apt-get install ublog", f"{installed:.1f} s")
         report(
-            f"{release}: offline install to the first HTTP 200",
+            f"{suite}: offline install to the first HTTP 200",
             f"{time.monotonic() - started:.1f} s",
         )
         assert first.status == 200, first.text[:2000]
@@ -207,7 +206,7 @@ def test_airgapped_apt_install_from_the_signed_repository(repo, release, bed_arg
             state = tb.run(["systemctl", "is-active", unit], check=False).stdout
             assert state.strip() == "active", f"{unit}: {state}"
         # Every package apt installed came from the repository.
-        versions = tb.run(f"apt-cache policy {FROM_THE_REPO[release]}").stdout
+        versions = tb.run(f"apt-cache policy {from_the_repo(release)}").stdout
         assert versions.count("*** ") == 5, versions
         assert "deb.debian.org" not in versions
 

@@ -1,16 +1,18 @@
-"""The per-app Debian packages, next to Debian's own Django, on Debian 13.
+"""The per-app Debian packages, next to Debian's own Django, on the first
+release whose python3-django they accept (``ublog_build.app_debs.release``).
 
-``python3-ublog-posts`` and ``python3-ublog-accounts`` (built by
-packaging/debian-apps/build into dist/debian-apps/) are installed with apt in
-a fresh debootstrapped trixie root (a chroot; the Debian mirror is its only
-source), which pulls Debian's python3-django 4.2 through their Depends. There
-a throwaway project made with ``django-admin startproject`` lists both apps,
-passes ``check`` and ``makemigrations --check`` (the shipped migrations are
-complete for Django 4.2) and runs a small test suite through both apps'
+``python3-ublog-posts`` and ``python3-ublog-accounts`` (``make app-debs``,
+into dist/debian-apps/) are installed with apt in a fresh debootstrapped
+root of that release (a chroot; the Debian mirror is its only source), which
+pulls Debian's python3-django through their Depends. There a throwaway
+project made with ``django-admin startproject`` lists both apps, passes
+``check`` and ``makemigrations --check`` (the shipped migrations are
+complete for that Django) and runs a small test suite through both apps'
 views: anonymous post, like, owner-only edit; sign-up, e-mailed activation
 link, activation on POST, login, logout on POST only.
 
-Debian 12's python3-django (3.2) does not satisfy the Depends: shown too.
+The host release's older python3-django does not satisfy the Depends: shown
+too.
 """
 
 import os
@@ -21,13 +23,16 @@ import time
 from pathlib import Path
 
 import pytest
+from support.figures import report
+from ublog_build import app_debs, chroot, releases
+from ublog_build.errors import BuildError
+from ublog_build.paths import DIST
 
-ROOT = Path(__file__).resolve().parents[2]
-DEB_DIR = ROOT / "dist" / "debian-apps"
-BUILD = ROOT / "packaging" / "debian-apps" / "build"
-CACHE = Path(os.environ.get("CACHE_DIR", Path.home() / ".cache" / "ublog"))
-DEBS_CACHE = CACHE / "debian-apps" / "debs"
+DEB_DIR = DIST / "debian-apps"
+DEBS_CACHE = app_debs.cache() / "debs"
 APPS = ("python3-ublog-posts", "python3-ublog-accounts")
+#: The release the apps are installed on.
+RELEASE = app_debs.release()
 
 SETTINGS = """
 # -- added by the ublog test: the two apps from their Debian packages ---------
@@ -121,14 +126,10 @@ class AccountsTests(TestCase):
         self.assertEqual(self.client.get(logout).status_code, 405)
         self.assertEqual(self.client.post(logout).status_code, 302)
 
-    def test_running_on_debians_django_4_2(self):
-        self.assertEqual(django.VERSION[:2], (4, 2))
+    def test_running_on_debians_django(self):
+        self.assertEqual(django.VERSION[:2], DJANGO)
         self.assertTrue(django.__file__.startswith("/usr/lib/python3/dist-packages/"))
 '''
-
-
-def report(label, value):
-    print(f"\n[figure] {label}: {value}", flush=True)
 
 
 def sh(argv, **kwargs):
@@ -139,22 +140,23 @@ def sh(argv, **kwargs):
 def debs() -> list[Path]:
     found = [sorted(DEB_DIR.glob(f"{app}_*_all.deb")) for app in APPS]
     if not all(len(f) == 1 for f in found):
-        pytest.fail(f"no per-app .debs in {DEB_DIR}: run packaging/debian-apps/build")
+        pytest.fail(f"no per-app .debs in {DEB_DIR}: run `make app-debs`")
     return [f[0] for f in found]
 
 
 @pytest.fixture
-def trixie(tmp_path):
-    """A fresh trixie minbase root, unpacked from the cached tarball."""
+def app_root(tmp_path):
+    """A fresh minbase root of the apps' release, from the cached tarball."""
     if os.geteuid() != 0:
         pytest.fail("must run as root (chroot)")
-    made = sh([str(BUILD), "--minbase"], timeout=1800)
-    if made.returncode:
-        pytest.fail(f"{BUILD} --minbase failed:\n{made.stderr[-3000:]}")
-    root = tmp_path / "trixie"
+    try:
+        tarball = app_debs.minbase()
+    except BuildError as e:
+        pytest.fail(f"the minbase tarball of {RELEASE.label}: {e}")
+    root = tmp_path / RELEASE.codename
     root.mkdir()
-    sh(["tar", "--numeric-owner", "-C", str(root), "-xf",
-        made.stdout.splitlines()[-1]], check=True)  # fmt: skip
+    sh(["tar", "--numeric-owner", "-C", str(root), "-xf", str(tarball)],
+       check=True)  # fmt: skip
     try:
         yield root
     finally:
@@ -170,7 +172,7 @@ def in_root(root: Path, cmd: str, check=True, timeout=900):
            "HOME": "/root", "DEBIAN_FRONTEND": "noninteractive"}  # fmt: skip
     result = sh(["chroot", str(root), "/bin/sh", "-c", cmd], env=env, timeout=timeout)
     if check and result.returncode:
-        pytest.fail(f"in trixie: {cmd!r} failed:\n{result.stdout[-3000:]}"
+        pytest.fail(f"in {RELEASE.codename}: {cmd!r} failed:\n{result.stdout[-3000:]}"
                     f"\n{result.stderr[-3000:]}")  # fmt: skip
     return result
 
@@ -182,23 +184,19 @@ def test_depends_name_debians_django_4_2_or_later(debs):
         assert "python3-django (>= 3:4.2)" in fields, fields
         assert "python3-django (<< 3:6.2~)" in fields, fields
         assert "python3:any" in fields or "python3 " in fields, fields
-    # Debian 12 (this host's release) has 3:3.2.x: the Depends refuse it.
+    # This host's release has an older Django: the Depends refuse it.
+    host = releases.host()
     policy = sh(["apt-cache", "policy", "python3-django"]).stdout
-    bookworm = re.search(r"Candidate: (\S+)", policy)
-    assert bookworm and bookworm[1].startswith("3:3.2"), policy
-    assert (
-        sh(["dpkg", "--compare-versions", bookworm[1], "lt", "3:4.2"]).returncode == 0
-    )
+    candidate = re.search(r"Candidate: (\S+)", policy)
+    assert candidate and candidate[1].startswith(f"3:{host.django}"), policy
+    older = ["dpkg", "--compare-versions", candidate[1], "lt", f"3:{RELEASE.django}"]
+    assert sh(older).returncode == 0
 
 
-def test_per_app_debs_install_next_to_debians_django_on_trixie(debs, trixie):
-    root = trixie
+def test_per_app_debs_install_next_to_debians_django(debs, app_root):
+    root = app_root
     (root / "etc" / "resolv.conf").write_text(Path("/etc/resolv.conf").read_text())
-    (root / "etc" / "apt" / "sources.list").write_text(
-        "deb http://deb.debian.org/debian trixie main\n"
-        "deb http://deb.debian.org/debian trixie-updates main\n"
-        "deb http://deb.debian.org/debian-security trixie-security main\n"
-    )
+    (root / "etc" / "apt" / "sources.list").write_text(chroot.sources_list(RELEASE))
     archives = root / "var" / "cache" / "apt" / "archives"
     DEBS_CACHE.mkdir(parents=True, exist_ok=True)
     for cached in DEBS_CACHE.glob("*.deb"):  # downloads of earlier runs
@@ -211,7 +209,7 @@ def test_per_app_debs_install_next_to_debians_django_on_trixie(debs, trixie):
     started = time.monotonic()
     names = " ".join(f"/tmp/{deb.name}" for deb in debs)
     in_root(root, f"apt-get install -y -q --no-install-recommends {names}")
-    report("apt-get install of the two app .debs on trixie",
+    report(f"apt-get install of the two app .debs on {RELEASE.codename}",
            f"{time.monotonic() - started:.1f} s")  # fmt: skip
     for new in archives.glob("*.deb"):
         if not (DEBS_CACHE / new.name).exists():
@@ -219,10 +217,10 @@ def test_per_app_debs_install_next_to_debians_django_on_trixie(debs, trixie):
 
     version = in_root(root, "dpkg-query -W -f '${Version}' python3-django").stdout
     report("python3-django pulled in by the Depends", version)
-    assert version.startswith("3:4.2"), version
+    assert version.startswith(f"3:{RELEASE.django}"), version
     policy = in_root(root, "apt-cache policy python3-django").stdout
     assert re.search(
-        r"\*\*\* \S+ \d+\n\s+\d+ http://deb.debian.org/debian(-security)? trixie",
+        rf"\*\*\* \S+ \d+\n\s+\d+ http://\S+ {RELEASE.codename}(-security)?",
         policy,
     ), policy
     where = in_root(
@@ -238,7 +236,11 @@ def test_per_app_debs_install_next_to_debians_django_on_trixie(debs, trixie):
     settings = project / "throwaway" / "settings.py"
     settings.write_text(settings.read_text() + SETTINGS)
     (project / "throwaway" / "urls.py").write_text(URLS)
-    (project / "throwaway" / "tests.py").write_text(textwrap.dedent(TESTS))
+    django = tuple(int(n) for n in RELEASE.django.split("."))
+    tests = TESTS.replace(
+        "import django\n", f"import django\n\nDJANGO = {django!r}\n", 1
+    )
+    (project / "throwaway" / "tests.py").write_text(textwrap.dedent(tests))
     manage = "cd /srv/throwaway && python3 manage.py"
     check = in_root(root, f"{manage} check")
     assert "no issues" in check.stdout, check.stdout + check.stderr

@@ -1,14 +1,15 @@
 """A person's visit, in a real browser, to the site installed from the .deb.
 
-The .deb is installed with apt in a booted Debian 12 (systemd-nspawn, its own
-network namespace, as in test_deb). The site's mail goes to an SMTP sink this
-test runs on the host end of the veth: queued by the sign-up, delivered by
-ublog-mailer.service. Debian's Chromium (headless, driven by
-Playwright, never a browser Playwright downloads) runs on the host and talks
-to the container's address: it signs up, activates the account from the link
-in the mail (the GET shows a form, the click POSTs it), logs in, publishes a
-post with a real PNG, sees the image, likes the post without a page load,
-edits it, deletes it, logs out; then an anonymous visitor publishes a post.
+The .deb is installed with apt in a booted Debian of the oldest release
+(systemd-nspawn, its own network namespace, as in test_deb). The site's mail
+goes to an SMTP sink this test runs on the host end of the veth: queued by
+the sign-up, delivered by ublog-mailer.service. Debian's Chromium (headless,
+driven by Playwright, never a browser Playwright downloads) runs on the host
+and talks to the container's address: it signs up, activates the account
+from the link in the mail (the GET shows a form, the click POSTs it), logs
+in, publishes a post with a real PNG, sees the image, likes the post without
+a page load, edits it, deletes it, logs out; then an anonymous visitor
+publishes a post.
 
 Screenshots of the list page go to dist/screenshots/ on every run.
 """
@@ -17,25 +18,19 @@ import re
 import shutil
 import time
 import uuid
-import zlib
 from pathlib import Path
 
 import pytest
-from smtp_sink import SmtpSink
-from test_deb import (
-    APT_LOCAL,
-    LOCAL_LIST,
-    REPO,
-    apt,
-    psql,
-    report,
-    the_deb,
-    wait_for_200,
-)
-from testbed import Testbed
+from support.db import psql
+from support.figures import report
+from support.images import gradient_png
+from support.localrepo import install_ublog
+from support.site import wait_for_200
+from support.smtp_sink import SmtpSink
+from support.testbed import Testbed
+from ublog_build.paths import DIST
 
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "dist" / "screenshots"
+SCREENSHOTS = DIST / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -50,29 +45,6 @@ CHROMIUM_FLAGS = [
 PASSWORD = "correct horse battery staple 42"
 
 
-def gradient_png(width=240, height=135) -> bytes:
-    """A real PNG: a colour gradient (visible in screenshots, decodable by Pillow)."""
-
-    def chunk(kind, data):
-        body = kind + data
-        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
-
-    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + b"\x08\x02\0\0\0"
-    rows = b"".join(
-        b"\0"
-        + b"".join(
-            bytes((255 * x // width, 255 * y // height, 160)) for x in range(width)
-        )
-        for y in range(height)
-    )
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
 def sync_playwright():
     """Playwright's sync API; its absence fails the test (never a skip)."""
     try:
@@ -85,18 +57,6 @@ def sync_playwright():
     if not CHROMIUM.is_file():
         pytest.fail(f"no {CHROMIUM}: apt-get install chromium (scripts/install-deps)")
     return sync_playwright()
-
-
-def install_ublog(tb):
-    """Install the .deb from a local apt repository; wait for the first 200."""
-    deb = the_deb()
-    tb.copy_in(deb, f"{REPO}/{deb.name}")
-    tb.run(f"cd {REPO} && apt-ftparchive packages . > Packages")
-    tb.run(f"echo 'deb [trusted=yes] file:{REPO} ./' > {LOCAL_LIST}")
-    tb.run(f"apt-get update -q {APT_LOCAL}")
-    out = apt(tb, "install", "ublog")
-    assert "ublog-ctl setup: done" in out.stdout, out.stdout[-3000:]
-    assert wait_for_200(tb).status == 200
 
 
 def send_mail_to(tb, sink):
@@ -169,6 +129,7 @@ def screenshot(page, name):
 
 def test_a_person_signs_up_posts_likes_edits_deletes_in_chromium(
     ublog_root,
+    release_deb,
     bed_args,
     tmp_path,
 ):
@@ -184,7 +145,8 @@ def test_a_person_signs_up_posts_likes_edits_deletes_in_chromium(
         SmtpSink(tb.host_address) as sink,
         sync_playwright() as pw,
     ):
-        install_ublog(tb)
+        install_ublog(tb, release_deb())
+        assert wait_for_200(tb).status == 200
         send_mail_to(tb, sink)
         report("install + mail setup", f"{time.monotonic() - started:.1f} s")
 

@@ -1,9 +1,9 @@
 """One site on four hosts: a database host, two app hosts, a load balancer.
 
-Each host is a booted Debian 12 (systemd-nspawn) from the same cached base
-root, in its own network namespace; a LAN (a bridge in a namespace of its
-own, 10.214.0.0/24) joins them and reaches nothing else. The host of the
-tests talks to each over its own veth.
+Each host is a booted Debian of the oldest release (systemd-nspawn) from
+the same cached base root, in its own network namespace; a LAN (a bridge in
+a namespace of its own, 10.214.0.0/24) joins them and reaches nothing
+else. The host of the tests talks to each over its own veth.
 
 * db  (10.214.0.10): PostgreSQL listening on its LAN address only, with
   scram-sha-256 for the ublog role, and memcached (the shared cache and
@@ -20,61 +20,58 @@ access logs say so, with the client's real address); a login made through
 one host holds on the other; an image uploaded through app1 is served by
 app2; the migration lock is a database lock (an app host waits while the
 database holds it); the app hosts are upgraded one at a time under load
-through the load balancer (failed requests counted: none allowed); with one
-app host down, the site keeps answering.
+through the load balancer (visitors read pages, publish anonymous posts,
+log in and like, every request reaching an application host: failed requests
+counted, none allowed, and every post they made is in the database); with
+one app host down, the site keeps answering.
 """
 
-import os
 import re
 import secrets
 import time
-from pathlib import Path
 
 import pytest
-from conftest import _letters, base_root
-from test_deb import (
-    APT_LOCAL,
-    LOCAL_LIST,
-    REPO,
-    apt,
-    deb_depends,
-    multipart,
-    png_bytes,
-    report,
-    the_deb,
-)
-from test_upgrade import NEXT, Load
-from testbed import PREFIX, Lan, Testbed
+from support.artifacts import deb_version, upstream_version
+from support.figures import report
+from support.images import png_bytes
+from support.lan import Lan
+from support.leftovers import new_name
+from support.load import POST_TEXT, Load
+from support.localrepo import add_repo, apt, install_ublog
+from support.site import image_src, login, publish, wait_for_200
+from support.testbed import Testbed
+from ublog_build.releases import RELEASES
 
-ROOT = Path(__file__).resolve().parents[2]
+#: The release every host runs (the oldest).
+RELEASE = RELEASES[0]
 LAN = "10.214.0"
 DB, APP1, APP2, LB = f"{LAN}.10", f"{LAN}.11", f"{LAN}.12", f"{LAN}.2"
 DB_PASSWORD = secrets.token_urlsafe(24)
 SECRET_KEY = secrets.token_urlsafe(50)
 LOCK_KEY = int.from_bytes(b"ublog", "big")  # see ublog_site's preparedb
 USER_PASSWORD = "correct horse battery 7"
+PG_CONF = f"/etc/postgresql/{RELEASE.postgresql}/main"
 
 
 @pytest.fixture(scope="module")
-def cluster_root():
+def cluster_root(roots):
     """The base root with ublog's dependencies and memcached prefetched."""
-    return base_root(" ".join([*deb_depends(the_deb()), "memcached"]))
+    return roots(RELEASE, "memcached")
 
 
-def name():
-    return f"{PREFIX}{os.getpid()}{next(_letters)}"
+def db_query(db, sql: str) -> str:
+    """One value from the ublog database on the database host."""
+    return db.run(
+        ["runuser", "-u", "postgres", "--", "psql", "-XAtd", "ublog", "-c", sql]
+    ).stdout.strip()
 
 
 def set_up_database_host(db):
     db.run("apt-get install -y -q --no-download postgresql memcached", timeout=600)
     db.run(
-        "echo \"listen_addresses = '" + DB + "'\" "
-        "> /etc/postgresql/15/main/conf.d/ublog-lan.conf"
+        "echo \"listen_addresses = '" + DB + f"'\" > {PG_CONF}/conf.d/ublog-lan.conf"
     )
-    db.run(
-        f"echo 'host ublog ublog {LAN}.0/24 scram-sha-256' "
-        ">> /etc/postgresql/15/main/pg_hba.conf"
-    )
+    db.run(f"echo 'host ublog ublog {LAN}.0/24 scram-sha-256' >> {PG_CONF}/pg_hba.conf")
     db.run("systemctl restart postgresql")
     sql = f"CREATE ROLE ublog LOGIN PASSWORD '{DB_PASSWORD}'"
     db.run(["runuser", "-u", "postgres", "--", "psql", "-Xqc", sql])
@@ -133,41 +130,24 @@ app_servers = {APP1}:80, {APP2}:80
 """
 
 
-def add_repo(tb, *debs):
-    for deb in debs:
-        tb.copy_in(deb, f"{REPO}/{deb.name}")
-    tb.run(f"cd {REPO} && apt-ftparchive packages . > Packages")
-    tb.run(f"echo 'deb [trusted=yes] file:{REPO} ./' > {LOCAL_LIST}")
-    tb.run(f"apt-get update -q {APT_LOCAL}")
-
-
-def wait_for(session, path="/", timeout=60):
-    deadline = time.monotonic() + timeout
-    while True:
-        response = session.get(path)
-        if response.status == 200 or time.monotonic() > deadline:
-            return response
-        time.sleep(0.2)
-
-
 def requests_logged(tb) -> int:
     """Requests the app host's nginx logged from the load balancer."""
     log = tb.run("cat /var/log/nginx/access.log", check=False).stdout
     return len(log.splitlines())
 
 
-def test_one_site_on_four_hosts(cluster_root, tmp_path, next_deb):
-    deb = the_deb()
+def test_one_site_on_four_hosts(cluster_root, release_deb, tmp_path, next_deb):
+    deb = release_deb(RELEASE)
     media = tmp_path / "shared-media"  # the "NFS export"
     media.mkdir()
     started = time.monotonic()
     beds = {}
-    with Lan(name()) as lan:
+    with Lan(new_name()) as lan:
         try:
             for role in ("db", "app1", "app2", "lb"):
                 binds = [(media, "/var/lib/ublog/media")] if "app" in role else []
                 beds[role] = Testbed(
-                    name(), cluster_root, workdir=tmp_path, binds=binds
+                    new_name(), cluster_root, workdir=tmp_path, binds=binds
                 ).__enter__()
             db, app1, app2, lb = (beds[r] for r in ("db", "app1", "app2", "lb"))
             for tb, address in ((db, DB), (app1, APP1), (app2, APP2), (lb, LB)):
@@ -186,9 +166,7 @@ def check_cluster(db, app1, app2, lb, deb, next_deb, media):
     # --- install: app hosts without a local PostgreSQL, then the balancer ----
     for tb, address in ((app1, APP1), (app2, APP2)):
         preseed(tb, app_conf(lb.address, [tb.address, address]), password=True)
-        add_repo(tb, deb)
-        out = apt(tb, "install", "ublog", recommends=False)
-        assert "ublog-ctl setup: done" in out.stdout, out.stdout[-3000:]
+        out = install_ublog(tb, deb, recommends=False)
         assert "created PostgreSQL" not in out.stdout
         installed = tb.run("dpkg-query -W -f '${Status}' postgresql", check=False)
         assert "install ok installed" not in installed.stdout  # no local server
@@ -216,24 +194,12 @@ def check_cluster(db, app1, app2, lb, deb, next_deb, media):
         assert state.stdout.strip() == "active", tb.name
 
     # --- one database: both app hosts migrated it, one at a time -------------
-    tables = db.run(
-        [
-            "runuser",
-            "-u",
-            "postgres",
-            "--",
-            "psql",
-            "-XAtd",
-            "ublog",
-            "-c",
-            "SELECT count(*) FROM django_migrations",
-        ]  # fmt: skip
-    ).stdout.strip()
+    tables = db_query(db, "SELECT count(*) FROM django_migrations")
     assert int(tables) > 10
 
     # --- through the balancer: both app hosts answer -----------------------------
     web = lb.session()
-    assert wait_for(web).status == 200
+    assert wait_for_200(web).status == 200
     before = {tb.name: requests_logged(tb) for tb in (app1, app2)}
     for _ in range(20):
         assert lb.http("/static/ublog_site/site.css").status == 200
@@ -250,48 +216,16 @@ def check_cluster(db, app1, app2, lb, deb, next_deb, media):
         + ["--email", "alice@example.org"],
         env={"DJANGO_SUPERUSER_PASSWORD": USER_PASSWORD},
     )
-    web.get("/accounts/login/")
-    logged_in = web.post_form(
-        "/accounts/login/",
-        {"username": "alice", "password": USER_PASSWORD},
-        follow=False,
-    )
-    assert logged_in.status == 302, logged_in.text[:1000]
+    login(web, "alice", USER_PASSWORD)
     for _ in range(6):  # round robin: each host serves some of these
         assert 'class="site-user">alice<' in web.get("/").text
-    sessions = db.run(
-        [
-            "runuser",
-            "-u",
-            "postgres",
-            "--",
-            "psql",
-            "-XAtd",
-            "ublog",
-            "-c",
-            "SELECT count(*) FROM django_session",
-        ]  # fmt: skip
-    ).stdout.strip()
-    assert sessions == "1"
+    assert db_query(db, "SELECT count(*) FROM django_session") == "1"
 
     # --- media: uploaded through app1, served by app2 ------------------------
-    direct = app1.session()
-    direct.get("/new/")
-    body, ctype = multipart(
-        {"csrfmiddlewaretoken": direct.cookie("csrftoken"), "text": "shared"},
-        {"image": ("p.png", png_bytes(5, 4), "image/png")},
-    )
-    created = direct.request(
-        "/new/",
-        "POST",
-        body,
-        {"Content-Type": ctype, "Referer": app1.url + "/new/"},
-        follow=False,
-    )
-    assert created.status == 302, created.text[:1000]
+    shared = publish(app1.session(), "shared", png_bytes(5, 4))
     listing = app2.http("/").text
     assert "shared" in listing  # the same database, the list cache invalidated
-    image = re.search(r'src="(/media/ublog_posts/[^"]+\.png)"', listing)[1]
+    image = image_src(listing)
     assert app2.http(image).body == png_bytes(5, 4)
     assert lb.http(image).body == png_bytes(5, 4)
     assert len(list(media.rglob("*.png"))) == 1
@@ -324,7 +258,7 @@ def check_cluster(db, app1, app2, lb, deb, next_deb, media):
     # --- rolling upgrade of the app hosts, under load through the balancer --------
     for tb in (app1, app2):
         add_repo(tb, deb, next_deb)
-    load = Load(lb.address, ["/", "/static/ublog_site/site.css", image])
+    load = Load(lb.url, shared, "alice", USER_PASSWORD)
     load.start()
     time.sleep(2)
     upgrade_started = time.monotonic()
@@ -333,19 +267,18 @@ def check_cluster(db, app1, app2, lb, deb, next_deb, media):
             out = apt(tb, "install", "ublog", recommends=False)
             assert "ublog-ctl setup: done" in out.stdout, out.stdout[-3000:]
             version = tb.run(["dpkg-query", "-W", "-f", "${Version}", "ublog"])
-            assert version.stdout == NEXT
+            assert version.stdout == deb_version(next_deb)
         upgraded_in = time.monotonic() - upgrade_started
         time.sleep(2)
     finally:
-        load.stop.set()
-        load.join()
+        load.finish()
     report("rolling upgrade of two app hosts", f"{upgraded_in:.1f} s")
-    report(
-        "requests through the balancer during it",
-        f"{load.ok} ok, {len(load.failed)} failed {load.failed[:5]}",
-    )
-    assert load.ok > 0 and load.failed == []
-    assert f"μblog {NEXT}" in lb.http("/").text
+    report("requests through the balancer during it", load.summary())
+    assert load.posts > 0 and load.sent["GET list"] > 0
+    assert load.failed == []
+    posted = f"SELECT count(*) FROM ublog_posts_post WHERE text LIKE '{POST_TEXT}%'"
+    assert db_query(db, posted) == str(load.sent["POST anonymous post"])
+    assert f"μblog {upstream_version(next_deb)}" in lb.http("/").text
 
     # --- one app host down: the site keeps answering --------------------------------
     app2.run(["systemctl", "stop", "nginx", "ublog.socket", "ublog.service"])

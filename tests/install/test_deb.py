@@ -1,40 +1,34 @@
-"""`apt install ublog` on a clean, booted Debian 12, checked from the host.
+"""`apt install ublog` on a clean, booted Debian of every release, checked
+from the host.
 
-The .deb from dist/deb goes into a local apt repository inside a systemd-nspawn
+The release's .deb goes into a local apt repository inside a systemd-nspawn
 container (its own network namespace, no route out; the dependencies' .debs
 are prefetched into the cached base root). apt installs it with nothing else
 typed; then, over HTTP from the host: the site answers through nginx, an
 anonymous post made by a real multipart form POST (with CSRF) shows on the
-list, static files and the uploaded image come from nginx. Then remove (data
+list, static files and the uploaded image come from nginx. Both services'
+`systemd-analyze security` exposure is at most 2.0. Then remove (data
 kept: a reinstall shows the old post) and purge (nothing left).
 
 Figures (install time, time to the first 200, installed size, the
-systemd-analyze security score) are printed: run with -s to see them.
+systemd-analyze security scores) are printed: run with -s to see them.
 """
 
 import email
-import io
 import re
-import subprocess
 import time
 import uuid
-import zlib
 from email import policy
-from pathlib import Path
 
 import pytest
-from testbed import Testbed
-
-ROOT = Path(__file__).resolve().parents[2]
-DEB_DIR = ROOT / "dist" / "deb"
-REPO = "/srv/ublog-repo"
-LOCAL_LIST = "/etc/apt/sources.list.d/ublog-local.list"
-# apt-get update of the local repository only (the mirror is unreachable).
-APT_LOCAL = (
-    f"-o Dir::Etc::sourcelist={LOCAL_LIST} -o Dir::Etc::sourceparts=- "
-    "-o APT::Get::List-Cleanup=0"
-)
-
+from support.db import psql
+from support.figures import report
+from support.images import png_bytes
+from support.localrepo import add_repo, apt
+from support.site import image_src, login, new_post, wait_for_200
+from support.testbed import Testbed
+from support.units import MAX_EXPOSURE, exposure, state
+from ublog_build.releases import RELEASES
 
 RECORD_CHECK = """
 import base64, hashlib, importlib.metadata, pathlib
@@ -48,109 +42,8 @@ for dist in importlib.metadata.distributions():
                 stale.append(str(file))
 print(len(stale), "stale", *stale)
 """
-
-
-def report(label, value):
-    print(f"\n[figure] {label}: {value}", flush=True)
-
-
-RELEASES = {"bookworm": 12, "trixie": 13}
-
-
-def the_deb(release: str = "bookworm") -> Path:
-    """The ublog .deb built for ``release`` (scripts/build-release-debs)."""
-    debs = sorted(DEB_DIR.glob(f"ublog_*+deb{RELEASES[release]}u*_amd64.deb"))
-    if len(debs) != 1:
-        pytest.fail(f"expected one {release} .deb in {DEB_DIR} (run `make`): {debs}")
-    return debs[0]
-
-
-def deb_version(deb: Path) -> str:
-    return subprocess.run(
-        ["dpkg-deb", "-f", str(deb), "Version"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-
-
-def deb_depends(deb: Path) -> list[str]:
-    """The package names in the .deb's Depends and Recommends (version
-    constraints dropped): what `apt-get install` installs by default."""
-    fields = subprocess.run(
-        ["dpkg-deb", "-f", str(deb), "Depends", "Recommends"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    field = ",".join(
-        line.split(":", 1)[1] if ":" in line else line for line in fields.splitlines()
-    )
-    names = {re.split(r"[\s(]", dep.strip())[0] for dep in field.split(",")}
-    return sorted(n for n in names if n)
-
-
-def png_bytes(width=3, height=2):
-    """A real, tiny PNG (what Pillow will verify on upload)."""
-
-    def chunk(kind, data):
-        body = kind + data
-        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
-
-    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + b"\x08\x02\0\0\0"
-    rows = b"".join(b"\0" + b"\xff\x00\x00" * width for _ in range(height))
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
-def multipart(fields: dict, files: dict) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    out = io.BytesIO()
-    for name, value in fields.items():
-        out.write(f"--{boundary}\r\n".encode())
-        out.write(f'Content-Disposition: form-data; name="{name}"\r\n\r\n'.encode())
-        out.write(f"{value}\r\n".encode())
-    for name, (filename, content, ctype) in files.items():
-        out.write(f"--{boundary}\r\n".encode())
-        out.write(
-            f'Content-Disposition: form-data; name="{name}"; '
-            f'filename="{filename}"\r\nContent-Type: {ctype}\r\n\r\n'.encode()
-        )
-        out.write(content + b"\r\n")
-    out.write(f"--{boundary}--\r\n".encode())
-    return out.getvalue(), f"multipart/form-data; boundary={boundary}"
-
-
-def wait_for_200(tb, path="/", timeout=60):
-    """The first 200 from the site (nginx's own welcome page, served until a
-    reload after the setup takes effect, does not count)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        response = tb.http(path)
-        ours = response.status == 200 and b"Welcome to nginx!" not in response.body
-        if ours or time.monotonic() > deadline:
-            return response
-        time.sleep(0.2)
-
-
-def psql(tb, sql, database="postgres"):
-    return tb.run(
-        ["runuser", "-u", "postgres", "--", "psql", "-XAtc", sql, database]
-    ).stdout.strip()
-
-
-def apt(tb, *args, timeout=600, recommends=True):
-    """apt-get in the testbed; with Recommends, as Debian's default is (the
-    base root turns them off for its own set-up)."""
-    return tb.run(
-        "apt-get -y -q -o Dpkg::Options::=--force-confdef "
-        f"-o APT::Install-Recommends={str(recommends).lower()} " + " ".join(args),
-        timeout=timeout,
-    )
+#: The hardened services, each at most MAX_EXPOSURE.
+SERVICES = ("ublog.service", "ublog-mailer.service")
 
 
 NEWCOMER = "carla"
@@ -224,29 +117,23 @@ def mail_with_no_mail_server(tb, release):
     assert "Activate your account" in web.get(link[1]).text
     assert "Account activated" in web.post_form(link[1], {}).text
     assert psql(tb, is_active, "ublog") == "t"
-    web.get("/accounts/login/")
-    logged_in = web.post_form(
-        "/accounts/login/",
-        {"username": NEWCOMER, "password": NEWCOMER_PASSWORD},
-    )
-    assert f'class="site-user">{NEWCOMER}<' in logged_in.text
+    login(web, NEWCOMER, NEWCOMER_PASSWORD)
+    assert f'class="site-user">{NEWCOMER}<' in web.get("/").text
     status = tb.run(["ublog-ctl", "status"], check=False)
     assert status.returncode == 0, status.stdout + status.stderr
     assert "mail:     outbox empty, 0 failed" in status.stdout
 
 
-@pytest.mark.parametrize("release", RELEASES)
-def test_apt_install_serves_the_site_and_remove_purge_follow_policy(release, bed_args):
-    from conftest import release_root
-
-    deb = the_deb(release)
-    report(f"{release}: .deb size", f"{deb.stat().st_size / 1e6:.1f} MB ({deb.name})")
-    with Testbed(tarball=release_root(release), **bed_args) as tb:
+@pytest.mark.parametrize("release", RELEASES, ids=lambda r: r.codename)
+def test_apt_install_serves_the_site_and_remove_purge_follow_policy(
+    release, release_deb, roots, bed_args
+):
+    deb = release_deb(release)
+    name = release.codename
+    report(f"{name}: .deb size", f"{deb.stat().st_size / 1e6:.1f} MB ({deb.name})")
+    with Testbed(tarball=roots(release), **bed_args) as tb:
         # A local apt repository holding only the .deb.
-        tb.copy_in(deb, f"{REPO}/{deb.name}")
-        tb.run(f"cd {REPO} && apt-ftparchive packages . > Packages")
-        tb.run(f"echo 'deb [trusted=yes] file:{REPO} ./' > {LOCAL_LIST}")
-        tb.run(f"apt-get update -q {APT_LOCAL}")
+        add_repo(tb, deb)
 
         # --- install, with nothing else typed ---------------------------------
         started = time.monotonic()
@@ -255,19 +142,18 @@ def test_apt_install_serves_the_site_and_remove_purge_follow_policy(release, bed
         assert "ublog-ctl setup: done" in out.stdout, out.stdout[-3000:]
         first = wait_for_200(tb)
         to_first_200 = time.monotonic() - started
-        report(f"{release}: apt-get install ublog", f"{installed:.1f} s")
+        report(f"{name}: apt-get install ublog", f"{installed:.1f} s")
         report(
-            f"{release}: apt-get install to the first HTTP 200", f"{to_first_200:.1f} s"
+            f"{name}: apt-get install to the first HTTP 200", f"{to_first_200:.1f} s"
         )
         size = tb.run("du -sk /opt/venvs/ublog").stdout.split()[0]
-        report(f"{release}: installed venv size", f"{int(size) / 1024:.1f} MiB")
+        report(f"{name}: installed venv size", f"{int(size) / 1024:.1f} MiB")
 
         assert first.status == 200, first.text[:2000]
         assert first.headers["Server"].startswith("nginx")
         assert "μblog" in first.text
         for unit in ("ublog.socket", "ublog.service", "nginx", "postgresql"):
-            state = tb.run(["systemctl", "is-active", unit], check=False).stdout
-            assert state.strip() == "active", f"{unit}: {state}"
+            assert state(tb, unit) == "active", unit
         assert tb.run(["systemctl", "is-enabled", "ublog.service"]).stdout.strip() == (
             "enabled"
         )
@@ -292,31 +178,20 @@ def test_apt_install_serves_the_site_and_remove_purge_follow_policy(release, bed
         assert "ublog-cleanup.timer active" in status, status
         assert "delivery: SMTP localhost:25: answers" in status, status
 
-        mail_with_no_mail_server(tb, release)
+        mail_with_no_mail_server(tb, name)
 
         # --- an anonymous post with an image, through nginx and gunicorn ----
         web = tb.session()
-        form = web.get("/new/")
-        assert form.status == 200 and web.cookie("csrftoken")
+        assert web.get("/new/").status == 200 and web.cookie("csrftoken")
         text = f"Hello from the install test {uuid.uuid4().hex[:8]}"
-        body, ctype = multipart(
-            {"csrfmiddlewaretoken": web.cookie("csrftoken"), "text": text},
-            {"image": ("../../etc/evil name.png", png_bytes(), "image/png")},
-        )
-        created = web.request(
-            "/new/",
-            "POST",
-            body,
-            {"Content-Type": ctype, "Referer": tb.url + "/new/"},
-            follow=False,
-        )
+        created = new_post(web, text, png_bytes(), "../../etc/evil name.png")
         assert created.status == 302, created.text[:2000]
         listing = web.get("/").text
         assert text in listing
-        image = re.search(r'src="(/media/ublog_posts/[^"]+\.png)"', listing)
+        image = image_src(listing)
         assert image, "the uploaded image is not on the list page"
-        assert ".." not in image[1] and "evil" not in image[1]
-        served = tb.http(image[1])
+        assert ".." not in image and "evil" not in image
+        served = tb.http(image)
         assert served.status == 200
         assert served.headers["Content-Type"] == "image/png"
         assert served.body == png_bytes()
@@ -329,18 +204,16 @@ def test_apt_install_serves_the_site_and_remove_purge_follow_policy(release, bed
         count = psql(tb, "SELECT count(*) FROM ublog_posts_post", "ublog")
         assert count == "1"
 
-        security = tb.run(["systemd-analyze", "security", "ublog.service"]).stdout
-        score = re.search(r"Overall exposure level for ublog.service: (.*)", security)
-        report(
-            f"{release}: systemd-analyze security ublog.service",
-            score[1] if score else "?",
-        )
+        # --- the services' sandboxes: exposure at most 2.0 ------------------
+        for service in SERVICES:
+            level, word = exposure(tb, service)
+            report(f"{name}: systemd-analyze security {service}", f"{level} {word}")
+            assert level <= MAX_EXPOSURE, f"{service}: exposure {level} {word}"
 
         # --- remove: service stopped, data kept --------------------------------
         apt(tb, "remove", "ublog")
         for unit in ("ublog.service", "ublog-mailer.service", "ublog-cleanup.timer"):
-            state = tb.run(["systemctl", "is-active", unit], check=False)
-            assert state.stdout.strip() in ("inactive", "unknown"), unit
+            assert state(tb, unit) in ("inactive", "unknown"), unit
         assert tb.run(["test", "-f", "/etc/ublog/ublog.conf"]).returncode == 0
         assert tb.run(["test", "-e", "/opt/venvs/ublog"], check=False).returncode
         assert psql(tb, "SELECT count(*) FROM ublog_posts_post", "ublog") == "1"

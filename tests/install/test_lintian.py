@@ -1,4 +1,4 @@
-"""lintian on the built .debs (Debian 12 and 13): no errors and no warnings.
+"""lintian on the built .debs (every release): no errors and no warnings.
 
 Every override in debian/ublog.lintian-overrides carries its reason; an
 override that no longer matches anything is reported by lintian as
@@ -8,12 +8,13 @@ override that no longer matches anything is reported by lintian as
 import subprocess
 
 import pytest
-from test_deb import RELEASES, the_deb
+from support.figures import report
+from ublog_build.releases import RELEASES
 
 
-@pytest.mark.parametrize("release", RELEASES)
-def test_lintian_is_clean(release):
-    deb = the_deb(release)
+@pytest.mark.parametrize("release", RELEASES, ids=lambda r: r.codename)
+def test_lintian_is_clean(release, release_deb):
+    deb = release_deb(release)
     result = subprocess.run(
         ["lintian", "--fail-on", "error,warning", "--tag-display-limit", "0"]
         + [str(deb)],
@@ -25,5 +26,5 @@ def test_lintian_is_clean(release):
         for line in result.stdout.splitlines()
         if line[:2] in ("E:", "W:") or "unused-override" in line
     ]
-    print(f"\n[figure] lintian {deb.name}: {len(findings)} errors or warnings")
+    report(f"lintian {deb.name}", f"{len(findings)} errors or warnings")
     assert result.returncode == 0 and not findings, result.stdout + result.stderr

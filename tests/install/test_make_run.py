@@ -19,10 +19,10 @@ import time
 from email import message_from_bytes, policy
 from pathlib import Path
 
-from test_deb import report
-from testbed import HttpSession
+from support.figures import report
+from support.httpclient import HttpSession
+from ublog_build.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "a long and uncommon passphrase"
 
 

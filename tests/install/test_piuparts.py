@@ -1,5 +1,6 @@
-"""piuparts on the built .deb: install into a clean bookworm chroot, purge,
-and compare, failing on anything left behind or still running.
+"""piuparts on the built .deb: install into a clean chroot of the oldest
+release, purge, and compare, failing on anything left behind or still
+running.
 
 The chroot has no init system: this also proves that the postinst completes
 where no service ever starts (it runs the PostgreSQL cluster itself, then
@@ -10,30 +11,30 @@ dependencies come from the Debian mirror.
 import os
 import subprocess
 import time
-from pathlib import Path
 
-from test_deb import the_deb
+from support.figures import report
+from ublog_build.paths import cache_dir
+from ublog_build.releases import MIRROR, RELEASES
 
-ROOT = Path(__file__).resolve().parents[2]
-CACHE = Path(os.environ.get("CACHE_DIR", Path.home() / ".cache" / "ublog"))
-MIRROR = os.environ.get("MIRROR", "http://deb.debian.org/debian")
+RELEASE = RELEASES[0]
 
 
-def test_piuparts_install_purge():
-    debs = [the_deb("bookworm")]
-    base = CACHE / "piuparts" / "bookworm.tar.gz"
+def test_piuparts_install_purge(release_deb):
+    deb = release_deb(RELEASE)
+    base = cache_dir() / "piuparts" / f"{RELEASE.codename}.tar.gz"
     base.parent.mkdir(parents=True, exist_ok=True)
     reuse = ["-b", str(base)] if base.exists() else [f"--save={base}"]
+    mirror = os.environ.get("MIRROR", MIRROR)
     started = time.monotonic()
     result = subprocess.run(
         ["piuparts", "--no-eatmydata", "--install-recommends"]
-        + ["-d", "bookworm", "-m", MIRROR, *reuse]
-        + [str(debs[0])],
+        + ["-d", RELEASE.codename, "-m", mirror, *reuse]
+        + [str(deb)],
         capture_output=True,
         text=True,
         timeout=1200,
     )
-    print(f"\n[figure] piuparts: {time.monotonic() - started:.0f} s")
+    report("piuparts", f"{time.monotonic() - started:.0f} s")
     tail = "\n".join(result.stdout.splitlines()[-60:])
     assert result.returncode == 0, tail + result.stderr[-2000:]
     assert "PASS: Installation and purging test." in result.stdout

@@ -1,6 +1,7 @@
-"""The testbed harness, proven with plain nginx: boot a Debian 12 container in
-its own network namespace, install nginx there with no network, fetch the
-welcome page from the host, and leave nothing behind."""
+"""The testbed harness, proven with plain nginx: boot a Debian container
+(the oldest release) in its own network namespace, install nginx there with
+no network, fetch the welcome page from the host, and leave nothing
+behind."""
 
 import http.server
 import os
@@ -13,7 +14,12 @@ import threading
 from pathlib import Path
 
 import pytest
-from testbed import CommandError, HttpSession, Testbed, TestbedError, leftovers
+from support.errors import CommandError, TestbedError
+from support.httpclient import HttpSession
+from support.leftovers import PREFIX, leftovers
+from support.testbed import Testbed
+
+TESTS = Path(__file__).resolve().parents[1]
 
 
 def test_nginx_installs_offline_and_serves_the_host(nginx_root, bed_args):
@@ -82,8 +88,8 @@ def test_cleanup_on_sigterm(nginx_root, bed_args):
     script = textwrap.dedent(
         f"""
         import sys, time
-        sys.path.insert(0, {str(Path(__file__).parent)!r})
-        from testbed import Testbed
+        sys.path.insert(0, {str(TESTS)!r})
+        from support.testbed import Testbed
         with Testbed(**{args!r}):
             print("ready", flush=True)
             time.sleep(120)
@@ -113,7 +119,8 @@ def test_missing_tarball_fails_loudly(tmp_path, bed_args):
 
 
 def test_http_session_keeps_cookies_and_sends_csrf():
-    """The session helper against a loopback server: cookies, CSRF, redirects."""
+    """The session helper against a loopback server: cookies, CSRF, redirects,
+    multipart uploads."""
     seen = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -125,7 +132,8 @@ def test_http_session_keeps_cookies_and_sends_csrf():
 
         def do_POST(self):
             length = int(self.headers["Content-Length"])
-            seen.append((self.headers["Cookie"], self.rfile.read(length).decode()))
+            body = self.rfile.read(length).decode("utf-8", "replace")
+            seen.append((self.headers["Cookie"], body))
             self.send_response(302)
             self.send_header("Location", "/done")
             self.end_headers()
@@ -143,6 +151,15 @@ def test_http_session_keeps_cookies_and_sends_csrf():
         assert response.status == 302
         assert response.headers["Location"] == "/done"
         assert seen == [("csrftoken=tok123", "csrfmiddlewaretoken=tok123&user=ann")]
+        uploaded = session.post_multipart(
+            "/new", {"text": "hi"}, {"image": ("a.png", b"\x89PNG", "image/png")}
+        )
+        assert uploaded.status == 302
+        cookie, body = seen[1]
+        assert cookie == "csrftoken=tok123"
+        assert 'name="csrfmiddlewaretoken"\r\n\r\ntok123\r\n' in body
+        assert 'name="text"\r\n\r\nhi\r\n' in body
+        assert 'filename="a.png"\r\nContent-Type: image/png\r\n\r\n' in body
     finally:
         server.shutdown()
         server.server_close()
@@ -150,4 +167,4 @@ def test_http_session_keeps_cookies_and_sends_csrf():
 
 def test_no_leftovers_from_this_run():
     """Runs last in this module: nothing any test above started remains."""
-    assert leftovers(f"ubt{os.getpid()}") == []
+    assert leftovers(f"{PREFIX}{os.getpid()}") == []

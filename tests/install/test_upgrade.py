@@ -1,10 +1,14 @@
-"""Upgrades and failures on a booted Debian 12: nothing lost, clear errors.
+"""Upgrades and failures on a booted Debian (the oldest release): nothing
+lost, clear errors.
 
 Installs the current .deb, fills the site (users, posts with images, likes),
-then upgrades with `apt-get install` to the next release built by
-scripts/build-next-version (a new migration, a changed template) while a load
-generator on the host keeps requesting pages. Checks: every row and media
-file is still there, the service runs the new code, the pre-upgrade backup
+then upgrades with `apt-get install` to the next release built by the
+pipeline (a new migration, a changed template) while visitors on the host
+keep using the site: reading pages, publishing anonymous posts, logging in
+and liking, every request answered by the application (none for static
+files or media, which nginx alone serves). Checks: no request failed, every
+row and media file is still there and so is every post the visitors made
+during the upgrade, the service runs the new code, the pre-upgrade backup
 exists and restores, a downgrade is refused, a stopped PostgreSQL makes the
 postinst fail with one line and a hint (and `dpkg --configure -a` finishes
 the job once it runs again), a broken configuration is named by
@@ -12,68 +16,47 @@ the job once it runs again), a broken configuration is named by
 """
 
 import hashlib
-import http.client
-import re
-import threading
 import time
-from pathlib import Path
 
-from test_deb import (
-    APT_LOCAL,
-    LOCAL_LIST,
-    REPO,
-    apt,
-    deb_version,
-    multipart,
-    png_bytes,
-    psql,
-    report,
-    the_deb,
-    wait_for_200,
-)
-from testbed import Testbed
+from support.artifacts import deb_version, upstream_version
+from support.db import psql
+from support.figures import report
+from support.images import png_bytes
+from support.load import POST_TEXT, Load
+from support.localrepo import add_repo, apt, install_ublog
+from support.site import like, login, publish, wait_for_200
+from support.testbed import Testbed
+from ublog_build.releases import RELEASES
 
-ROOT = Path(__file__).resolve().parents[2]
-NEXT = "0.1.1"
-
-
-class Load(threading.Thread):
-    """Requests pages from the host until stopped; counts what failed."""
-
-    def __init__(self, host: str, paths: list[str], limit: float = 600):
-        super().__init__(daemon=True)
-        self.host, self.paths, self.limit = host, paths, limit
-        self.stop = threading.Event()
-        self.ok = 0
-        self.failed: list[str] = []
-
-    def run(self):
-        deadline = time.monotonic() + self.limit
-        i = 0
-        while not self.stop.is_set() and time.monotonic() < deadline:
-            path = self.paths[i % len(self.paths)]
-            i += 1
-            try:
-                conn = http.client.HTTPConnection(self.host, 80, timeout=30)
-                conn.request("GET", path)
-                status = conn.getresponse().status
-                conn.close()
-            except OSError as exc:
-                self.failed.append(f"{path}: {exc}")
-                continue
-            if status == 200:
-                self.ok += 1
-            else:
-                self.failed.append(f"{path}: HTTP {status}")
+PASSWORD = "correct horse battery"
+#: The release installed and upgraded (the oldest).
+OLDEST = RELEASES[0]
+#: The visitor who logs in and likes during the upgrade.
+VISITOR = "bob"
 
 
 def counts(tb):
+    """Posts, likes and users, without what the visitors under load made."""
     sql = (
-        "SELECT (SELECT count(*) FROM ublog_posts_post),"
-        " (SELECT count(*) FROM ublog_posts_like),"
+        "SELECT (SELECT count(*) FROM ublog_posts_post"
+        f"   WHERE text NOT LIKE '{POST_TEXT}%'),"
+        " (SELECT count(*) FROM ublog_posts_like l JOIN auth_user u"
+        f"   ON u.id = l.user_id WHERE u.username <> '{VISITOR}'),"
         " (SELECT count(*) FROM auth_user)"
     )
     return psql(tb, sql, "ublog")
+
+
+def made_under_load(tb) -> tuple[int, int]:
+    """The visitors' posts, and the likes of the one who logged in."""
+    sql = (
+        "SELECT (SELECT count(*) FROM ublog_posts_post"
+        f"   WHERE text LIKE '{POST_TEXT}%'),"
+        " (SELECT count(*) FROM ublog_posts_like l JOIN auth_user u"
+        f"   ON u.id = l.user_id WHERE u.username = '{VISITOR}')"
+    )
+    posts, likes = psql(tb, sql, "ublog").split("|")
+    return int(posts), int(likes)
 
 
 def media_sums(tb):
@@ -83,94 +66,65 @@ def media_sums(tb):
     return out.stdout
 
 
-def post(web, tb, text, image=None):
-    web.get("/new/")
-    files = {"image": ("photo.png", image, "image/png")} if image else {}
-    body, ctype = multipart(
-        {"csrfmiddlewaretoken": web.cookie("csrftoken"), "text": text}, files
-    )
-    response = web.request(
-        "/new/",
-        "POST",
-        body,
-        {"Content-Type": ctype, "Referer": tb.url + "/new/"},
-        follow=False,
-    )
-    assert response.status == 302, response.text[:1000]
-    return int(re.search(r"/(\d+)/$", response.headers["Location"])[1])
-
-
 def test_upgrade_keeps_everything_and_failures_are_clear(
-    ublog_root, bed_args, next_deb
+    ublog_root, release_deb, bed_args, next_deb
 ):
-    deb = the_deb()
-    old = deb_version(deb)
+    release = OLDEST
+    deb = release_deb(release)
+    old, new = deb_version(deb), deb_version(next_deb)
     with Testbed(tarball=ublog_root, **bed_args) as tb:
-        tb.copy_in(deb, f"{REPO}/{deb.name}")
-        tb.run(f"cd {REPO} && apt-ftparchive packages . > Packages")
-        tb.run(f"echo 'deb [trusted=yes] file:{REPO} ./' > {LOCAL_LIST}")
-        tb.run(f"apt-get update -q {APT_LOCAL}")
-        apt(tb, "install", "ublog")
+        install_ublog(tb, deb)
         assert wait_for_200(tb).status == 200
 
         # --- data: users, posts with images, likes -----------------------------
-        for name in ("alice", "bob"):
+        for name in ("alice", VISITOR):
             tb.run(
                 ["ublog-ctl", "createsuperuser", "--no-input", "--username", name]
                 + ["--email", f"{name}@example.org"],
-                env={"DJANGO_SUPERUSER_PASSWORD": "correct horse battery"},
+                env={"DJANGO_SUPERUSER_PASSWORD": PASSWORD},
             )
         anonymous = tb.session()
         pks = [
-            post(anonymous, tb, f"anonymous {i}", png_bytes(2 + i)) for i in range(3)
+            publish(anonymous, f"anonymous {i}", png_bytes(2 + i), "photo.png")
+            for i in range(3)
         ]
         alice = tb.session()
-        alice.get("/accounts/login/")
-        logged_in = alice.post_form(
-            "/accounts/login/",
-            {"username": "alice", "password": "correct horse battery"},
-            follow=False,
-        )
-        assert logged_in.status == 302, logged_in.text[:1000]
-        pks.append(post(alice, tb, "alice's own", png_bytes(7)))
+        login(alice, "alice", PASSWORD)
+        pks.append(publish(alice, "alice's own", png_bytes(7), "photo.png"))
         for pk in pks[:2]:
-            liked = alice.post_form(
-                f"/{pk}/like/", {}, headers={"Accept": "application/json"}
-            )
-            assert liked.json() == {"liked": True, "count": 1}
+            assert like(alice, pk) == {"liked": True, "count": 1}
         before = counts(tb)
         assert before == "4|2|2"
         sums = media_sums(tb)
         assert sums.count("\n") == 4
 
         # --- the upgrade, under load -----------------------------------------------
-        tb.copy_in(next_deb, f"{REPO}/{next_deb.name}")
-        tb.run(f"cd {REPO} && apt-ftparchive packages . > Packages")
-        tb.run(f"apt-get update -q {APT_LOCAL}")
-        load = Load(tb.address, ["/", f"/{pks[0]}/", "/static/ublog_site/site.css"])
+        add_repo(tb, next_deb)
+        load = Load(tb.url, pks[0], VISITOR, PASSWORD)
         load.start()
         time.sleep(2)
         started = time.monotonic()
         upgrade = apt(tb, "install", "ublog")
         upgraded_in = time.monotonic() - started
         time.sleep(3)  # the restarted service answers the queued requests
-        load.stop.set()
-        load.join()
-        report(f"upgrade {old} -> {NEXT} (apt-get install)", f"{upgraded_in:.1f} s")
-        report(
-            "requests during the upgrade",
-            f"{load.ok} ok, {len(load.failed)} failed {load.failed[:5]}",
-        )
-        assert load.ok > 0
+        load.finish()
+        report(f"upgrade {old} -> {new} (apt-get install)", f"{upgraded_in:.1f} s")
+        report("requests during the upgrade", load.summary())
+        assert load.posts > 0 and load.sent["GET list"] > 0
         assert load.failed == []
         assert "backed up the database and media before upgrading" in upgrade.stdout
 
-        # Every row and every media file is still there; the new code runs.
+        # Every row and every media file is still there, and so is what the
+        # visitors made during the upgrade; the new code runs.
         assert counts(tb) == before
         assert media_sums(tb) == sums
         report("rows before/after (posts|likes|users)", f"{before} / {counts(tb)}")
+        assert made_under_load(tb) == (
+            load.sent["POST anonymous post"],
+            int(bool(load.liked)),
+        )
         page = wait_for_200(tb).text
-        assert f"μblog {NEXT}" in page
+        assert f"μblog {upstream_version(next_deb)}" in page
         applied = psql(
             tb,
             "SELECT name FROM django_migrations WHERE app='ublog_posts' ORDER BY id",
@@ -178,7 +132,7 @@ def test_upgrade_keeps_everything_and_failures_are_clear(
         )
         assert applied.split() == ["0001_initial", "0002_post_owner_index"]
         version = tb.run(["dpkg-query", "-W", "-f", "${Version}", "ublog"]).stdout
-        assert version == NEXT
+        assert version == new
 
         # The pre-upgrade backup exists and restores.
         backups = tb.run("ls /var/backups/ublog").stdout.split()
@@ -196,9 +150,9 @@ def test_upgrade_keeps_everything_and_failures_are_clear(
         )
         assert refused.returncode != 0
         said = refused.stdout + refused.stderr
-        assert f"refusing to downgrade from {NEXT} to {old}" in said
+        assert f"refusing to downgrade from {new} to {old}" in said
         version = tb.run(["dpkg-query", "-W", "-f", "${Version}", "ublog"]).stdout
-        assert version == NEXT
+        assert version == new
         assert wait_for_200(tb).status == 200
 
         # --- PostgreSQL stopped: one line and a hint; then it completes ---------
@@ -207,7 +161,8 @@ def test_upgrade_keeps_everything_and_failures_are_clear(
         assert failed.returncode != 0
         said = (failed.stdout + failed.stderr).splitlines()
         lines = [ln for ln in said if ln.startswith("ublog-ctl setup: ")]
-        assert lines and "PostgreSQL cluster 15/main is not running" in lines[0]
+        cluster = f"PostgreSQL cluster {release.postgresql}/main"
+        assert lines and f"{cluster} is not running" in lines[0]
         assert "hint: systemctl start postgresql, then: dpkg --configure -a" in lines[0]
         tb.run("systemctl start postgresql")
         tb.run("dpkg --configure -a", timeout=600)

@@ -7,9 +7,8 @@ skipped.
 
 import os
 import shutil
-import subprocess
-import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,7 +16,7 @@ import pytest
 from rpmroot import (
     DEBIAN_EQUIVALENTS,
     DPKG_PACKAGES,
-    REPO_ROOT,
+    ROOT_RELEASE,
     RpmRoot,
     debian_layer,
     missing_prerequisites,
@@ -25,13 +24,23 @@ from rpmroot import (
     rpm_requires,
     run,
 )
+from support.figures import report
+from support.rootfs import unpacked
+from ublog_build import base_root
+from ublog_build import rpm as rpms
+from ublog_build.errors import BuildError
+from ublog_build.paths import DIST
 
-sys.path.insert(0, str(REPO_ROOT / "tests" / "install"))
-from testbed import unpacked  # noqa: E402  (the install tests' shared helper)
-
-RPM_DIR = REPO_ROOT / "dist" / "rpm"
-BUILD_RPM = REPO_ROOT / "scripts" / "build-rpm"
+RPM_DIR = DIST / "rpm"
 HERE = Path(__file__).resolve().parent
+
+
+def built(make, *args, **kwargs):
+    """``make(*args)``, a pipeline build; its error fails the test."""
+    try:
+        return make(*args, **kwargs)
+    except BuildError as e:
+        pytest.fail(f"{e}\n{e.details}" if e.details else str(e))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -72,33 +81,28 @@ def rpm_builds(dist_rpm, tmp_path_factory):
         dist_rpm, "%{VERSION} %{RELEASE} %{BUILDTIME}"
     ).split()
     out = tmp_path_factory.mktemp("rpm-builds")
-    jobs = {
-        "rebuild": {"UBLOG_VERSION": version},
-        "upgrade": {"UBLOG_VERSION": next_version(version)},
-    }
-    procs = {}
+    versions = {"rebuild": version, "upgrade": next_version(version)}
+
+    def build(name: str) -> Path:
+        started = time.monotonic()
+        path = built(
+            rpms.build,
+            version=versions[name],
+            release=release,
+            outdir=out / name,
+            epoch=int(buildtime),
+        )
+        report(
+            f"rpm build {name}",
+            f"{time.monotonic() - started:.1f} s, {path.stat().st_size / 1e6:.1f} MB",
+        )
+        return path
+
     started = time.monotonic()
-    for name, env in jobs.items():
-        env = {
-            **os.environ,
-            **env,
-            "UBLOG_RELEASE": release,
-            "SOURCE_DATE_EPOCH": buildtime,
-            "RPM_OUTDIR": str(out / name),
-        }
-        procs[name] = subprocess.Popen(
-            [str(BUILD_RPM)], env=env, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-    built = {}
-    for name, proc in procs.items():
-        stdout, stderr = proc.communicate(timeout=900)
-        if proc.returncode:
-            pytest.fail(f"scripts/build-rpm ({name}) failed:\n{stderr[-4000:]}")
-        built[name] = Path(stdout.splitlines()[-1])
-        print(f"\n[figure] build-rpm {name}: {stderr.strip().splitlines()[-1]}")
-    print(f"[figure] both builds: {time.monotonic() - started:.1f} s")
-    return SimpleNamespace(**built)
+    with ThreadPoolExecutor(len(versions)) as pool:
+        paths = dict(zip(versions, pool.map(build, versions), strict=True))
+    report("both builds", f"{time.monotonic() - started:.1f} s")
+    return SimpleNamespace(**paths)
 
 
 @pytest.fixture(scope="session")
@@ -111,7 +115,7 @@ def provides_rpm(dist_rpm, tmp_path_factory) -> Path:
             "provides it to DEBIAN_EQUIVALENTS in tests/rpm/conftest.py"
         )
     top = tmp_path_factory.mktemp("provides")
-    # glibc with the version of the root's libc6 (the same bookworm as here).
+    # glibc with the version of the root's libc6 (the host's release).
     libc6 = run(["dpkg-query", "-W", "-f", "${Version}", "libc6"]).stdout
     versions = {"glibc": libc6.split("-")[0]}
     provides = "".join(
@@ -142,17 +146,13 @@ def repo(dist_rpm, rpm_builds, provides_rpm, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def debian_layers():
-    """(base root, Debian layer): bookworm with python3, PostgreSQL, nginx."""
-    result = subprocess.run(
-        [str(REPO_ROOT / "scripts" / "base-root"), "--prefetch", DPKG_PACKAGES],
-        capture_output=True, text=True, timeout=1800,
-    )  # fmt: skip
-    if result.returncode:
-        pytest.fail(f"scripts/base-root failed:\n{result.stderr[-4000:]}")
-    base = unpacked(Path(result.stdout.splitlines()[-1]))
+    """(base root, Debian layer): the root's release with python3,
+    PostgreSQL and nginx."""
+    tarball = built(base_root.build, ROOT_RELEASE, prefetch=DPKG_PACKAGES.split())
+    base = unpacked(tarball)
     started = time.monotonic()
     layer = debian_layer(base)
-    print(f"\n[figure] Debian layer ready in {time.monotonic() - started:.1f} s")
+    report("Debian layer ready", f"{time.monotonic() - started:.1f} s")
     return base, layer
 
 

@@ -2,9 +2,10 @@
 
 The RPM tests cannot boot an EL system here, so they do what an EL image
 build does: dnf installs into a directory from a local ``createrepo_c``
-repository and rpm runs the scriptlets chrooted into it. The directory is
-a Debian 12 root (``scripts/base-root``) where dpkg installed python3 (3.11,
-the interpreter the venv links to), PostgreSQL and nginx, so the
+repository and rpm runs the scriptlets chrooted into it. The directory is a
+base root (``ublog_build.base_root``) of the Debian release whose python3 is
+the RPM's interpreter (:data:`ROOT_RELEASE`), where dpkg installed python3
+(the interpreter the venv links to), PostgreSQL and nginx, so the
 scriptlets' ``ublog-ctl setup`` really creates the user, the configuration,
 the database and the static files. A provides-only RPM
 (``dpkg-provides.spec``) tells dnf that what the ublog RPM requires is
@@ -35,9 +36,13 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from ublog_build.paths import cache_dir
+from ublog_build.releases import RELEASES, RPM_PYTHON
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CACHE_DIR = Path(os.environ.get("CACHE_DIR") or Path.home() / ".cache" / "ublog")
+#: The Debian release of the test root: its python3 is the RPM's interpreter.
+ROOT_RELEASE = next(r for r in RELEASES if r.python == RPM_PYTHON)
+#: The interpreter the RPM's venv links to.
+PYTHON = f"/usr/bin/python{RPM_PYTHON}"
 #: Installed with apt (by dpkg) into the base root before any RPM.
 DPKG_PACKAGES = "nginx postgresql python3"
 #: The rpmdb of the installroot where EL has it (Debian's rpm says ~/.rpmdb).
@@ -68,7 +73,7 @@ mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$root/dev/shm"
 # spec without an entry here fails the tests instead of being waved through.
 DEBIAN_EQUIVALENTS = {
     "/bin/sh": ("file", "/bin/sh"),
-    "/usr/bin/python3.11": ("file", "/usr/bin/python3.11"),
+    PYTHON: ("file", PYTHON),
     "glibc": ("deb", "libc6"),
     "nginx": ("deb", "nginx"),
     "postgresql-server": ("deb", "postgresql"),
@@ -142,14 +147,14 @@ def _namespaced(
 def debian_layer(base: Path) -> Path:
     """The overlay layer with DPKG_PACKAGES installed on ``base`` (cached).
 
-    ``base`` is an unpacked base-root whose apt archives hold those packages
-    (``scripts/base-root --prefetch``): apt installs them with no network. A
+    ``base`` is an unpacked base root whose apt archives hold those packages
+    (prefetched): apt installs them with no network. A
     policy-rc.d keeps their services from starting in the chroot.
     """
     key = hashlib.sha256(
         f"{base.name}\n{DPKG_PACKAGES}\n{MOUNT_SCRIPT}".encode()
     ).hexdigest()[:12]
-    target = CACHE_DIR / "rpm" / f"debian-layer-{key}"
+    target = cache_dir() / "rpm" / f"debian-layer-{key}"
     if target.is_dir():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -5,8 +5,9 @@ rebuilds byte for byte.
   venv), Requires are the declared ones, the configuration files are
   flagged as the spec says;
 * no file of the payload names the build tree (shebangs, pyvenv.cfg, RECORD,
-  byte-code), the venv's interpreter is /usr/bin/python3.11 and every .pyc
-  is a checked-hash one compiled for its installed path;
+  byte-code), the venv's interpreter is the release table's RPM Python
+  (/usr/bin/python3.X) and every .pyc is a checked-hash one compiled for its
+  installed path;
 * a second build with the same SOURCE_DATE_EPOCH in another temporary build
   tree gives the same bytes.
 """
@@ -22,10 +23,14 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from rpmroot import REPO_ROOT, rpm_query, rpm_requires, run
+from rpmroot import PYTHON, rpm_query, rpm_requires, run
+from ublog_build.paths import ROOT
+from ublog_build.releases import RPM_PYTHON
 
 VENV = "opt/venvs/ublog"
-SITE = f"{VENV}/lib/python3.11/site-packages"
+SITE = f"{VENV}/lib/python{RPM_PYTHON}/site-packages"
+#: The byte-code tag of the RPM's Python: cpython-3XY.
+PYC_TAG = "cpython-" + RPM_PYTHON.replace(".", "")
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +53,7 @@ def payload(dist_rpm) -> dict[str, tarfile.TarInfo | bytes]:
 
 
 def test_file_name_and_version_follow_the_site_wheel(dist_rpm):
-    (wheel,) = (REPO_ROOT / "dist" / "python").glob("ublog_site-*.whl")
+    (wheel,) = (ROOT / "dist" / "python").glob("ublog_site-*.whl")
     version = wheel.name.split("-")[1]
     assert dist_rpm.name == f"ublog-{version}-1.x86_64.rpm"
     assert rpm_query(dist_rpm, "%{NAME} %{VERSION} %{RELEASE} %{ARCH}") == (
@@ -65,7 +70,7 @@ def test_provides_only_itself_and_requires_what_it_declares(dist_rpm):
     ]
     assert rpm_requires(dist_rpm) == {
         "/bin/sh",
-        "/usr/bin/python3.11",
+        PYTHON,
         "glibc",
         "nginx",
         "postgresql",
@@ -115,21 +120,19 @@ UNITS = (
 )
 
 
-def test_unit_and_nginx_files_are_the_el_variants(payload):
+def test_unit_and_nginx_files_are_the_shared_ones_with_an_el_drop_in(payload):
+    """The units and the nginx server are packaging/shared/'s, as in the
+    .deb; what differs on EL is a drop-in: nginx's group there is nginx."""
     contents = payload["contents"]
-    socket = contents["usr/lib/systemd/system/ublog.socket"].decode()
-    assert "SocketGroup=nginx\n" in socket and "www-data" not in socket
-    debian = (REPO_ROOT / "debian" / "ublog.socket").read_text()
-    debian = debian.replace("SocketGroup=www-data", "SocketGroup=nginx")
-    assert socket == debian.replace("(www-data)", "(group nginx)")
+    shared = ROOT / "packaging" / "shared"
+    for unit in UNITS:
+        shipped = contents[f"usr/lib/systemd/system/{unit}"]
+        assert shipped == (shared / "systemd" / unit).read_bytes(), unit
+        assert b"README.Debian" not in shipped, unit
+    dropin = contents["usr/lib/systemd/system/ublog.socket.d/nginx-group.conf"]
+    assert "[Socket]\nSocketGroup=nginx\n" in dropin.decode()
     service = contents["usr/lib/systemd/system/ublog.service"].decode()
     assert "ExecStart=/opt/venvs/ublog/bin/gunicorn " in service
-    assert "README.Debian" not in service
-    # The mail sender and the clean-up: debian/'s, documented by README.RPM.
-    for unit in UNITS[2:]:
-        shipped = contents[f"usr/lib/systemd/system/{unit}"].decode()
-        debian = (REPO_ROOT / "debian" / f"ublog.{unit}").read_text()
-        assert shipped == debian.replace("README.Debian", "README.RPM"), unit
     mailer = contents["usr/lib/systemd/system/ublog-mailer.service"].decode()
     assert "ExecStart=/opt/venvs/ublog/bin/ublog-ctl delivermail --loop\n" in mailer
     nginx = contents["etc/nginx/conf.d/ublog.conf"].decode()
@@ -152,9 +155,9 @@ def test_venv_points_at_the_installed_paths(payload):
     members, contents = payload["members"], payload["contents"]
     cfg = contents[f"{VENV}/pyvenv.cfg"].decode()
     assert "home = /usr/bin\n" in cfg
-    assert "executable = /usr/bin/python3.11\n" in cfg
-    assert "command = /usr/bin/python3.11 -m venv /opt/venvs/ublog\n" in cfg
-    assert members[f"{VENV}/bin/python3.11"].linkname == "/usr/bin/python3.11"
+    assert f"executable = {PYTHON}\n" in cfg
+    assert f"command = {PYTHON} -m venv /opt/venvs/ublog\n" in cfg
+    assert members[f"{VENV}/bin/python{RPM_PYTHON}"].linkname == PYTHON
     assert (
         members["usr/sbin/ublog-ctl"].linkname == "../../opt/venvs/ublog/bin/ublog-ctl"
     )
@@ -178,7 +181,7 @@ def test_every_record_matches_the_shipped_files(payload):
     """RECORD hashes and sizes hold for every file, the rewritten scripts too."""
     contents = payload["contents"]
     records = [p for p in contents if re.match(rf"{SITE}/[^/]+\.dist-info/RECORD$", p)]
-    pins = (REPO_ROOT / "requirements" / "deb.txt").read_text()
+    pins = (ROOT / "requirements" / "deb.txt").read_text()
     pinned = re.findall(r"^[a-z]", pins, re.M)
     assert len(records) == len(pinned) + 3  # the pinned dependencies + our wheels
     wrong = []
@@ -209,7 +212,7 @@ def test_bytecode_is_checked_hash_for_the_installed_paths(payload):
     assert elsewhere == []
     sources = {p for p in contents if p.endswith(".py") and p.startswith(SITE)}
     compiled = {
-        re.sub(r"__pycache__/([^/]+)\.cpython-311\.pyc$", r"\1.py", p) for p in pycs
+        re.sub(rf"__pycache__/([^/]+)\.{PYC_TAG}\.pyc$", r"\1.py", p) for p in pycs
     }
     assert sorted(sources - compiled) == []
 

@@ -1,6 +1,6 @@
 """`dnf install ublog`, an upgrade and `dnf remove ublog`, for real.
 
-dnf installs from a local createrepo_c repository into a Debian 12 root
+dnf installs from a local createrepo_c repository into a Debian root
 (see rpmroot.py) and rpm runs the scriptlets chrooted into it, as in an
 image build: no init system runs, so ublog-ctl setup starts the PostgreSQL
 cluster itself and stops it again. Checked after each step, inside the root:
@@ -18,14 +18,34 @@ cluster itself and stops it again. Checked after each step, inside the root:
   data, backups, user and database kept; a reinstall then reuses them
   (same secret, no new role or database).
 
-What a chroot cannot show (services started by systemd, nginx serving the
-site) is shown for the same units and venv by the .deb's install test.
+* after the install and after the upgrade, the root is booted (systemd-
+  nspawn, the root's layers below an overlay of its own) and the units are
+  enabled and started as README.RPM tells an EL admin: the socket with its
+  EL drop-in (group nginx), gunicorn reading /etc/ublog/gunicorn.conf.py
+  (the path the shared unit names), the mail sender and the clean-up
+  timer; nginx serves the site from the RPM's conf.d server.
 """
 
 import re
 import time
 
 from rpmroot import DEBIAN_EQUIVALENTS, rpm_query, run
+from support.figures import report
+from support.leftovers import new_name
+from support.site import wait_for_200
+from support.testbed import Testbed
+from support.units import state
+
+#: What an EL host has and this Debian root lacks: nginx running as group
+#: nginx (the socket's drop-in names it), no Debian default site.
+EL_LIKE = """
+getent group nginx >/dev/null || groupadd --system nginx
+usermod -a -G nginx www-data
+rm -f /etc/nginx/sites-enabled/default
+systemctl restart nginx
+"""
+#: The units an EL admin enables after installing (README.RPM).
+ENABLED = ["ublog.socket", "ublog-mailer.service", "ublog-cleanup.timer"]
 
 FACTS = r"""
 printf 'passwd=%s\n' "$(getent passwd ublog || true)"
@@ -57,10 +77,6 @@ pg_ctlcluster $cluster stop
 """
 
 
-def report(label, value):
-    print(f"\n[figure] {label}: {value}", flush=True)
-
-
 def facts(root, database=True) -> dict[str, str]:
     out = root.sh(FACTS + (DATABASE if database else "")).stdout
     return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
@@ -87,7 +103,31 @@ def check_debian_equivalents(root):
     assert root.sh("\n".join(checks)).stdout == ""
 
 
-def test_dnf_install_upgrade_and_erase(rpm_root, repo, dist_rpm, rpm_builds):
+def serves_when_booted(root, workdir, version: str) -> None:
+    """Boot the installed root and start the units as an EL admin would;
+    the site answers through nginx and gunicorn."""
+    lowers = [root.upper, *root.lowers]
+    with Testbed(new_name(), None, workdir, lowers=lowers) as tb:
+        started = time.monotonic()
+        tb.run(EL_LIKE)
+        tb.run(["systemctl", "enable", "--now", *ENABLED])
+        # The configuration's allowed_hosts were the chroot's names.
+        response = wait_for_200(tb, headers={"Host": "localhost"})
+        assert response.status == 200, response.text[:2000]
+        assert "μblog" in response.text and response.headers["Server"].startswith(
+            "nginx"
+        )
+        report(f"{version}: booted, units started, first 200",
+               f"{time.monotonic() - started:.1f} s")  # fmt: skip
+        for unit in ENABLED + ["ublog.service"]:
+            assert state(tb, unit) == "active", unit
+        gunicorn = tb.run(["systemctl", "show", "-P", "ExecStart", "ublog.service"])
+        assert "--config /etc/ublog/gunicorn.conf.py" in gunicorn.stdout
+        socket = tb.run(["stat", "-c", "%a %U %G", "/run/ublog.sock"]).stdout.split()
+        assert socket == ["660", "root", "nginx"], socket
+
+
+def test_dnf_install_upgrade_and_erase(rpm_root, repo, dist_rpm, rpm_builds, tmp_path):
     root = rpm_root
     check_debian_equivalents(root)
     old = rpm_query(dist_rpm, "%{VERSION}-%{RELEASE}")
@@ -125,6 +165,7 @@ def test_dnf_install_upgrade_and_erase(rpm_root, repo, dist_rpm, rpm_builds):
     assert root.sh("nginx -t 2>&1").returncode == 0
     checked = root.sh("/usr/sbin/ublog-ctl checkconfig").stdout
     assert "configuration ok: /etc/ublog/ublog.conf" in checked
+    serves_when_booted(root, tmp_path / "installed", old)
 
     # --- upgrade: new %pre/%post get 2, old %preun/%postun get 1 -------------
     out = dnf(root, "upgrade", "ublog", repo=repo)
@@ -140,6 +181,7 @@ def test_dnf_install_upgrade_and_erase(rpm_root, repo, dist_rpm, rpm_builds):
     assert upgraded["stat /var/lib/ublog/.rpm-upgrade-from"] == "absent"
     assert f"-{old}.dump " in upgraded["backups"], upgraded["backups"]
     assert upgraded["migrations"] == installed["migrations"]
+    serves_when_booted(root, tmp_path / "upgraded", new)
 
     # --- erase: %preun/%postun get 0 ---------------------------------------------
     out = dnf(root, "remove", "ublog", repo=repo)

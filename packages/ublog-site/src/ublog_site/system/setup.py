@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import SYSTEM_CONFIG, Config, ConfigError, load_config
-from . import backup, configfile
+from . import backup, configfile, purge_plan
 from .commands import ctl, have, require_root, run, systemd_running
 from .database import (
     Database,
@@ -129,6 +129,7 @@ def setup(opts: Options, say: Callable[[str], None] = print) -> Config:
     for secured in secure_password_files(config, opts.user):
         say(f"made {secured} readable by root and group {opts.user} only (0640)")
     ensure_dirs(config, opts.user, opts.web_group)
+    purge_plan.write(config, opts.home)
     if role == "lb":
         say("role lb: no database and no ublog.service on this host")
     elif opts.maintainer_script and defer_until_postgresql(config):
@@ -200,7 +201,14 @@ def prepare_database(opts: Options, config: Config, say) -> None:
 
 
 def unsetup(opts: Options, say: Callable[[str], None] = print) -> None:
-    """On package removal: disable the nginx site; keep every piece of data."""
+    """On package removal: disable the nginx site; keep every piece of data,
+    and say what a later purge drops (the configuration as it is now)."""
     require_root("unsetup")
     for change in opts.nginx.disable():
         say(change)
+    try:
+        config = load(opts.config_path)
+    except AdminError as exc:  # the plan of the last setup stays
+        say(f"kept the purge plan of the last setup: {exc}")
+        return
+    purge_plan.write(config, opts.home)

@@ -1,0 +1,48 @@
+"""Real PNG files made from nothing (what Pillow verifies on upload).
+
+* :func:`png_bytes`: a tiny red image, the same bytes for the same size;
+* :func:`gradient_png`: a colour gradient, visible in screenshots;
+* :func:`noise_png`: random pixels, which do not compress: about
+  ``width * height * 3`` bytes, to fill a disk.
+"""
+
+import os
+import zlib
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    body = kind + data
+    return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+
+
+def png(width: int, height: int, pixel, level: int = -1) -> bytes:
+    """An 8-bit RGB PNG whose pixel ``(x, y)`` is ``pixel(x, y)`` (3 bytes)."""
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + b"\x08\x02\0\0\0"
+    rows = b"".join(
+        b"\0" + b"".join(pixel(x, y) for x in range(width)) for y in range(height)
+    )
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(rows, level))
+        + _chunk(b"IEND", b"")
+    )
+
+
+def png_bytes(width: int = 3, height: int = 2) -> bytes:
+    """A small red PNG."""
+    return png(width, height, lambda x, y: b"\xff\x00\x00")
+
+
+def gradient_png(width: int = 240, height: int = 135) -> bytes:
+    """A PNG of a colour gradient."""
+    return png(
+        width,
+        height,
+        lambda x, y: bytes((255 * x // width, 255 * y // height, 160)),
+    )
+
+
+def noise_png(width: int, height: int) -> bytes:
+    """A PNG of random pixels (stored with the fastest compression)."""
+    return png(width, height, lambda x, y: os.urandom(3), level=1)

@@ -1,0 +1,85 @@
+"""The installed site as its visitors use it, over HTTP from the host.
+
+* :func:`wait_for_200`: the site's first 200 (nginx's own welcome page,
+  served until the deferred setup reloads nginx, does not count);
+* :func:`login`, :func:`new_post` (a multipart form, with an image or
+  not), :func:`publish` (the same, returning the new post's id) and
+  :func:`like`: what a visitor does, each with the CSRF token Django wants;
+* :func:`image_src`: the first uploaded image a page shows.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from support.httpclient import HttpSession, Response
+
+MEDIA_IMAGE = r'src="(/media/ublog_posts/[^"]+\.png)"'
+
+
+def wait_for_200(
+    target, path: str = "/", timeout: float = 60, headers: dict | None = None
+) -> Response:
+    """The first 200 of the site from ``target`` (a testbed or a session),
+    or the last answer when ``timeout`` seconds pass first. A refused
+    connection (a server still starting) is tried again."""
+    web = target.session() if hasattr(target, "session") else target
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            response = web.get(path, headers=headers)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+        else:
+            ours = response.status == 200 and b"Welcome to nginx!" not in response.body
+            if ours or time.monotonic() > deadline:
+                return response
+        time.sleep(0.2)
+
+
+def login(web: HttpSession, username: str, password: str) -> Response:
+    """Log in through the form; the answer is the redirect to the next page."""
+    web.get("/accounts/login/")
+    done = web.post_form(
+        "/accounts/login/",
+        {"username": username, "password": password},
+        follow=False,
+    )
+    assert done.status == 302, done.text[:1000]
+    return done
+
+
+def new_post(
+    web: HttpSession, text: str, image: bytes | None = None, filename: str = "p.png"
+) -> Response:
+    """Submit the new-post form (with a PNG when ``image`` is given)."""
+    web.get("/new/")  # the form, and the CSRF cookie
+    files = {"image": (filename, image, "image/png")} if image is not None else {}
+    return web.post_multipart("/new/", {"text": text}, files)
+
+
+def publish(
+    web: HttpSession, text: str, image: bytes | None = None, filename: str = "p.png"
+) -> int:
+    """:func:`new_post`, which must succeed: the new post's id."""
+    response = new_post(web, text, image, filename)
+    assert response.status == 302, response.text[:1000]
+    return int(re.search(r"/(\d+)/$", response.headers["Location"])[1])
+
+
+def like(web: HttpSession, pk: int) -> dict:
+    """Like (or unlike) a post as the logged-in ``web``, as the page's
+    script does: the answer is ``{"liked": bool, "count": int}``."""
+    if not web.cookie("csrftoken"):
+        web.get(f"/{pk}/")
+    liked = web.post_form(f"/{pk}/like/", {}, headers={"Accept": "application/json"})
+    assert liked.status == 200, liked.text[:1000]
+    return liked.json()
+
+
+def image_src(page: str) -> str | None:
+    """The path of the first uploaded image ``page`` shows."""
+    found = re.search(MEDIA_IMAGE, page)
+    return found[1] if found else None
