@@ -11,8 +11,12 @@ from pathlib import Path
 
 import pytest
 from support import artifacts
+from support.db import django
 from support.host import check_prerequisites
 from support.leftovers import new_name
+from support.localrepo import install_ublog
+from support.site import PASSWORD, wait_for_200
+from support.testbed import Testbed
 from ublog_build import base_root, deb, next_version
 from ublog_build.errors import BuildError
 from ublog_build.releases import RELEASES
@@ -82,6 +86,32 @@ def next_deb() -> Path:
     """The next release's .deb for the upgrade and cluster tests, built once
     per run."""
     return built(next_version.build)
+
+
+@pytest.fixture(scope="session")
+def public_site(roots, release_deb, tmp_path_factory):
+    """ublog of the oldest release installed and serving, with alice and bob
+    (active, :data:`PASSWORD`) and eve (signed up, not yet active): the one
+    installation test_hostile and test_abuse share (each puts back what it
+    changes in the configuration)."""
+    with Testbed(
+        tarball=roots(OLDEST),
+        name=new_name(),
+        workdir=tmp_path_factory.mktemp("public"),
+    ) as tb:
+        install_ublog(tb, release_deb(OLDEST))
+        assert wait_for_200(tb).status == 200
+        django(
+            tb,
+            "from django.contrib.auth.models import User\n"
+            f"for n in ('alice', 'bob'): User.objects.create_user(n, n + '@ex.org', "
+            f"{PASSWORD!r})\n"
+            "from ublog_accounts import activation\n"
+            "eve = User.objects.create_user('eve', 'eve@ex.org', 'x', "
+            "is_active=False)\n"
+            "activation.start(eve)",
+        )
+        yield tb
 
 
 @pytest.fixture

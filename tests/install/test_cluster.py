@@ -29,13 +29,17 @@ one app host down, the site keeps answering.
 import re
 import secrets
 import time
+from collections import Counter
 
 import pytest
 from support.artifacts import deb_version, upstream_version
+from support.clients import network, race, wait_for_window
+from support.db import django
 from support.figures import report
 from support.images import png_bytes
 from support.lan import Lan
 from support.leftovers import new_name
+from support.load import LIMITS as LOAD_LIMITS
 from support.load import POST_TEXT, Load
 from support.localrepo import add_repo, apt, install_ublog
 from support.site import image_src, login, publish, wait_for_200
@@ -51,6 +55,10 @@ SECRET_KEY = secrets.token_urlsafe(50)
 LOCK_KEY = int.from_bytes(b"ublog", "big")  # see ublog_site's preparedb
 USER_PASSWORD = "correct horse battery 7"
 PG_CONF = f"/etc/postgresql/{RELEASE.postgresql}/main"
+#: The rolling upgrade's load runs with these (every other limit as packaged).
+LIMITS = "[limits]\n" + "".join(
+    f"{key} = {value}\n" for key, value in LOAD_LIMITS.items()
+)
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +125,8 @@ location = {DB}:11211
 
 [cluster]
 load_balancers = {LB}
-"""
+
+{LIMITS}"""
 
 
 def lb_conf() -> str:
@@ -127,7 +136,8 @@ role = lb
 
 [cluster]
 app_servers = {APP1}:80, {APP2}:80
-"""
+
+{LIMITS}"""
 
 
 def requests_logged(tb) -> int:
@@ -158,6 +168,45 @@ def test_one_site_on_four_hosts(cluster_root, release_deb, tmp_path, next_deb):
             for tb in reversed(list(beds.values())):
                 tb.close()
     report("cluster test", f"{time.monotonic() - started:.1f} s")
+
+
+CLEAR_COUNTERS = "from django.core.cache import caches; caches['counters'].clear()"
+
+
+def check_limits_across_app_hosts(app1, app2, lb):
+    """Wrong logins from one client, 32 at a time through the balancer,
+    each claiming another address in X-Forwarded-For: the two app hosts
+    count them in one place (memcached), so exactly the limit gets
+    through, whichever host answers."""
+    django(app1, CLEAR_COUNTERS)  # the logins above came from this client
+    webs = [lb.session() for _ in range(60)]
+    for web in webs:
+        web.get("/accounts/login/")
+    logged = {tb.name: logins_logged(tb) for tb in (app1, app2)}
+    wait_for_window(network(lb.host_address), 600)
+    jobs = [
+        (lambda web=web, i=i: web.post_form(
+            "/accounts/login/", {"username": secrets.token_hex(8), "password": "x"},
+            headers={"X-Forwarded-For": f"203.0.113.{i}"}))
+        for i, web in enumerate(webs)
+    ]  # fmt: skip
+    answers = race(jobs, 32)
+    statuses = Counter(answer.status for answer in answers)
+    assert not [s for s in statuses if s >= 500], statuses
+    passed = len(answers) - statuses[429]
+    served = {tb.name: logins_logged(tb) - logged[tb.name] for tb in (app1, app2)}
+    report(
+        "login limit across two app hosts (memcached, 32-way, 60 tries)",
+        f"30 configured, {passed} through; answered per host {served}",
+    )
+    assert passed == 30, statuses
+    assert all(n > 0 for n in served.values()), served
+    django(app1, CLEAR_COUNTERS)  # the load below logs in from this client
+
+
+def logins_logged(tb) -> int:
+    log = tb.run("cat /var/log/nginx/access.log", check=False).stdout
+    return log.count("POST /accounts/login/")
 
 
 def check_cluster(db, app1, app2, lb, deb, next_deb, media):
@@ -220,6 +269,8 @@ def check_cluster(db, app1, app2, lb, deb, next_deb, media):
     for _ in range(6):  # round robin: each host serves some of these
         assert 'class="site-user">alice<' in web.get("/").text
     assert db_query(db, "SELECT count(*) FROM django_session") == "1"
+
+    check_limits_across_app_hosts(app1, app2, lb)
 
     # --- media: uploaded through app1, served by app2 ------------------------
     shared = publish(app1.session(), "shared", png_bytes(5, 4))

@@ -22,9 +22,10 @@ from support.artifacts import deb_version, upstream_version
 from support.db import psql
 from support.figures import report
 from support.images import png_bytes
+from support.load import LIMITS as LOAD_LIMITS
 from support.load import POST_TEXT, Load
 from support.localrepo import add_repo, apt, install_ublog
-from support.site import like, login, publish, wait_for_200
+from support.site import configure, like, login, publish, wait_for_200
 from support.testbed import Testbed
 from ublog_build.releases import RELEASES
 
@@ -74,7 +75,7 @@ def test_upgrade_keeps_everything_and_failures_are_clear(
     old, new = deb_version(deb), deb_version(next_deb)
     with Testbed(tarball=ublog_root, **bed_args) as tb:
         install_ublog(tb, deb)
-        assert wait_for_200(tb).status == 200
+        configure(tb, {"limits": LOAD_LIMITS})
 
         # --- data: users, posts with images, likes -----------------------------
         for name in ("alice", VISITOR):
@@ -130,7 +131,11 @@ def test_upgrade_keeps_everything_and_failures_are_clear(
             "SELECT name FROM django_migrations WHERE app='ublog_posts' ORDER BY id",
             "ublog",
         )
-        assert applied.split() == ["0001_initial", "0002_post_owner_index"]
+        assert applied.split() == [
+            "0001_initial",
+            "0002_moderation",
+            "0003_post_owner_index",
+        ]
         version = tb.run(["dpkg-query", "-W", "-f", "${Version}", "ublog"]).stdout
         assert version == new
 

@@ -9,6 +9,8 @@ library would send.
 
 from __future__ import annotations
 
+import functools
+import http.client
 import http.cookiejar
 import io
 import json
@@ -59,16 +61,30 @@ def multipart(fields: dict, files: dict) -> tuple[bytes, str]:
 
 
 class HttpSession:
-    """A cookie-keeping client of one site (``base_url``)."""
+    """A cookie-keeping client of one site (``base_url``).
 
-    def __init__(self, base_url: str, timeout: float = 30):
+    ``source`` binds its connections to one of the host's addresses (a
+    client address of its own); ``headers`` go with every request (a
+    ``Host`` the site knows, when ``base_url`` names it by another address).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float = 30,
+        source: str | None = None,
+        headers: dict | None = None,
+    ):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.headers = dict(headers or {})
         self.cookies = http.cookiejar.CookieJar()
         handlers = [
             urllib.request.ProxyHandler({}),
             urllib.request.HTTPCookieProcessor(self.cookies),
         ]
+        if source:
+            handlers.append(_BoundHandler(source))
         self._follow = urllib.request.build_opener(*handlers)
         self._stay = urllib.request.build_opener(*handlers, _NoRedirect())
 
@@ -81,7 +97,7 @@ class HttpSession:
         follow: bool = True,
     ) -> Response:
         """Send a request; ``data`` as a dict is form-encoded."""
-        headers = dict(headers or {})
+        headers = {**self.headers, **(headers or {})}
         if isinstance(data, dict):
             data = urllib.parse.urlencode(data, doseq=True)
             headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
@@ -121,6 +137,20 @@ class HttpSession:
         body, ctype = multipart(fields, files)
         headers = {"Content-Type": ctype, "Referer": self.base_url + path}
         return self.request(path, "POST", body, headers, follow=follow)
+
+
+class _BoundHandler(urllib.request.HTTPHandler):
+    """HTTP connections from one local address."""
+
+    def __init__(self, source: str):
+        super().__init__()
+        self.source = source
+
+    def http_open(self, req):
+        bound = functools.partial(
+            http.client.HTTPConnection, source_address=(self.source, 0)
+        )
+        return self.do_open(bound, req)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -6,7 +6,8 @@ and likes a post, all of it answered by the application (nginx alone serves
 static files and media, so the load asks for none). It stops when told to
 (or after ``limit`` seconds) and lists every request that got no answer or
 another status than the one expected. Logins stay under the site's
-sign-in rate limit (``max_logins``).
+sign-in rate limit per address (``max_logins``); the site runs with
+:data:`LIMITS`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,16 @@ from support.httpclient import HttpSession
 
 #: Every post the load publishes starts with this.
 POST_TEXT = "under load"
+
+#: The [limits] a load needs lifted: it publishes and likes faster than
+#: any person, one address, one user (the limits are test_abuse's subject).
+LIMITS = {
+    "anonymous_post": "off",
+    "like": "off",
+    "login_per_user": "off",
+    "nginx_post_rate": "200r/s",
+    "nginx_post_burst": "200",
+}
 
 
 class Load(threading.Thread):

@@ -5,17 +5,22 @@
 * :func:`login`, :func:`new_post` (a multipart form, with an image or
   not), :func:`publish` (the same, returning the new post's id) and
   :func:`like`: what a visitor does, each with the CSRF token Django wants;
-* :func:`image_src`: the first uploaded image a page shows.
+* :func:`image_src`: the first uploaded image a page shows;
+* :func:`configured`: the site running with some settings changed.
 """
 
 from __future__ import annotations
 
 import re
 import time
+from contextlib import contextmanager
 
 from support.httpclient import HttpSession, Response
 
 MEDIA_IMAGE = r'src="(/media/ublog_posts/[^"]+\.png)"'
+
+#: The password of the users the tests create in an installed site.
+PASSWORD = "correct horse battery 9"
 
 
 def wait_for_200(
@@ -83,3 +88,61 @@ def image_src(page: str) -> str | None:
     """The path of the first uploaded image ``page`` shows."""
     found = re.search(MEDIA_IMAGE, page)
     return found[1] if found else None
+
+
+#: The installed site's configuration file.
+CONF = "/etc/ublog/ublog.conf"
+
+
+def with_settings(conf: str, settings: dict[str, dict[str, str]]) -> str:
+    """``conf`` with ``settings`` (``{section: {key: value}}``) set: a key
+    the section sets already gets the new value in place, another goes
+    right below the section's header (a section ``conf`` lacks goes at the
+    end)."""
+    lines = conf.splitlines()
+    for section, values in settings.items():
+        header = f"[{section}]"
+        if header not in lines:
+            lines += ["", header]
+        start = lines.index(header) + 1
+        end = next(
+            (i for i in range(start, len(lines)) if lines[i].startswith("[")),
+            len(lines),
+        )
+        for key, value in values.items():
+            line = f"{key} = {value}"
+            found = [
+                i
+                for i in range(start, end)
+                if re.match(rf"{re.escape(key)}\s*=", lines[i])
+            ]
+            if found:
+                lines[found[0]] = line
+            else:
+                lines.insert(start, line)
+                end += 1
+    return "\n".join(lines) + "\n"
+
+
+def configure(tb, settings: dict[str, dict[str, str]]) -> str:
+    """Add ``settings`` to the configuration of the site installed in ``tb``
+    and apply them (``ublog-ctl setup``: nginx's limits too); the
+    configuration before."""
+    before = tb.run(["cat", CONF]).stdout
+    tb.run(["sh", "-c", f"cat > {CONF}"], input=with_settings(before, settings))
+    tb.run(["ublog-ctl", "setup"])
+    assert wait_for_200(tb).status == 200
+    return before
+
+
+@contextmanager
+def configured(tb, settings: dict[str, dict[str, str]]):
+    """The installed site of ``tb`` running with ``settings`` added to its
+    configuration, and running as before afterwards."""
+    before = configure(tb, settings)
+    try:
+        yield tb
+    finally:
+        tb.run(["sh", "-c", f"cat > {CONF}"], input=before)
+        tb.run(["ublog-ctl", "setup"])
+        assert wait_for_200(tb).status == 200

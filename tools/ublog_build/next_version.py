@@ -33,7 +33,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("ublog_posts", "0001_initial")]
+    dependencies = [("ublog_posts", "{latest}")]
 
     operations = [
         migrations.AddIndex(
@@ -75,7 +75,11 @@ def bump(tree: Path, version: str) -> None:
     edit(tree / TEMPLATE, FOOTER, FOOTER.replace("μblog", f"μblog {version}"))
     edit(tree / MODELS, INDEX, INDEX + NEW_INDEX)
     migrations = tree / MODELS.replace("models.py", "migrations")
-    (migrations / "0002_post_owner_index.py").write_text(MIGRATION)
+    latest = max(path.stem for path in migrations.glob("[0-9][0-9][0-9][0-9]_*.py"))
+    number = int(latest[:4]) + 1
+    (migrations / f"{number:04d}_post_owner_index.py").write_text(
+        MIGRATION.replace("{latest}", latest)
+    )
     changelog.prepend(
         tree / "debian" / "changelog",
         version,

@@ -8,23 +8,9 @@ from tests.helpers import image_bytes, upload
 from ublog_posts import list_cache
 from ublog_posts.models import Like, Post
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("cache_on")]
 
 LIST = reverse("ublog_posts:list")
-
-
-@pytest.fixture(autouse=True)
-def cache_on(settings):
-    settings.UBLOG_POSTS_LIST_CACHE_SECONDS = 60
-    caches["default"].clear()
-    yield
-    caches["default"].clear()
-
-
-@pytest.fixture
-def on_commit(django_capture_on_commit_callbacks):
-    """Run on_commit callbacks (the test transaction never commits)."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
 def test_second_anonymous_visit_is_served_without_queries(

@@ -6,19 +6,28 @@ temporary directory) and points ``UBLOG_CONFIG`` at it, so neither the
 environment nor ``/etc/ublog/ublog.conf`` of the machine can affect the tests.
 
 Mail tests get a real SMTP server on loopback (``smtp_server``, aiosmtpd) or
-a port where nothing listens (``closed_port``), never a mock.
+a port where nothing listens (``closed_port``), never a mock. The cache and
+rate-limit tests get their own memcached, Redis and PostgreSQL servers
+(``memcached``, ``redis_server``, ``postgresql``), on loopback or a unix
+socket only, stopped by PID afterwards.
 """
 
 import atexit
+import contextlib
 import email
 import email.policy
 import io
 import logging
 import os
+import pwd
 import shutil
+import signal
 import socket
+import subprocess
 import sys
 import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -58,6 +67,25 @@ def pytest_configure(config):
     from django.conf import settings
 
     assert settings.CONFIG.source == TEST_CONFIG
+    config.addinivalue_line(
+        "markers", "live: the whole site under gunicorn, raced over HTTP"
+    )
+
+
+#: Set (to 1) in the one tox environment that runs the ``live`` tests: they
+#: take a minute and test the site's composition, which no Python or Django
+#: version of the matrix changes; tests/install races the installed site too.
+LIVE = "SITE_LIVE_TESTS"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Leave the ``live`` tests out unless $SITE_LIVE_TESTS is 1."""
+    if os.environ.get(LIVE) == "1":
+        return
+    left_out = [item for item in items if item.get_closest_marker("live")]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if not item.get_closest_marker("live")]
 
 
 def _bin(name):
@@ -199,3 +227,147 @@ def command_output():
         return out.getvalue()
 
     return run
+
+
+# -- cache and database servers of our own -------------------------------------
+
+
+def _missing(what: str):
+    """Fail when a server is not installed: on CI (``CI=true``) always, since
+    scripts/install-deps installs them; elsewhere skip the test."""
+    message = f"{what} is not installed (scripts/install-deps installs it)"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _wait_for_port(process, port: int, what: str) -> None:
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                pytest.fail(f"{what} did not start")
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def memcached():
+    """memcached on a free loopback port, ended by PID afterwards."""
+    binary = shutil.which("memcached")
+    if binary is None:
+        pytest.fail("memcached is not installed (scripts/install-deps installs it)")
+    port = free_port()
+    user = ["-u", "nobody"]  # memcached refuses to run as root without -u
+    argv = [binary, "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", "16", *user]
+    with _daemon(argv, port, "memcached"):
+        yield f"127.0.0.1:{port}"
+
+
+@pytest.fixture
+def redis_server():
+    """redis-server on a free loopback port, no persistence; its URL."""
+    binary = shutil.which("redis-server") or (
+        "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
+    )
+    if binary is None:
+        _missing("redis-server")
+    port = free_port()
+    argv = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", ""]
+    argv += ["--appendonly", "no", "--loglevel", "warning"]
+    with _daemon(argv, port, "redis-server", stdout=subprocess.DEVNULL):
+        yield f"redis://127.0.0.1:{port}/0"
+
+
+@contextlib.contextmanager
+def _daemon(argv: list[str], port: int, name: str, **popen):
+    """A server we start, listening on ``port``; ended by its PID."""
+    process = subprocess.Popen(argv, **popen)
+    try:
+        _wait_for_port(process, port, name)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@dataclass
+class PostgreSQL:
+    """A throwaway cluster: connect as ``user`` through the socket in
+    ``host`` (a directory); no TCP."""
+
+    host: str
+    user: str = "postgres"
+    created: int = 0
+
+    def create_database(self, prefix: str) -> str:
+        import psycopg
+
+        self.created += 1
+        name = f"{prefix}_{self.created}"
+        with psycopg.connect(
+            host=self.host, user=self.user, dbname="postgres", autocommit=True
+        ) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        return name
+
+
+@pytest.fixture(scope="session")
+def postgresql():
+    """A PostgreSQL cluster of the installed server binaries, listening on a
+    unix socket in a temporary directory only, run as the ``postgres`` user
+    when the tests run as root (it refuses root), stopped by PID at the end."""
+    binaries = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/postgres"),
+        key=lambda path: int(path.parent.parent.name),
+    )
+    if not binaries:
+        _missing("the PostgreSQL server (package postgresql)")
+    bindir = binaries[-1].parent
+    root = Path(tempfile.mkdtemp(prefix="ublog-pg-"))
+    data, run = root / "data", root / "run"
+    run.mkdir()
+    owner = {}
+    if os.geteuid() == 0:
+        account = pwd.getpwnam("postgres")
+        for path in (root, run):
+            os.chown(path, account.pw_uid, account.pw_gid)
+        owner = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
+    subprocess.run(
+        [bindir / "initdb", "-D", data, "-U", "postgres", "-A", "trust"]
+        + ["-E", "UTF8", "--no-sync"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        **owner,
+    )
+    settings = {
+        "listen_addresses": "",
+        "unix_socket_directories": run,
+        "fsync": "off",
+        "max_connections": 300,
+    }
+    options = [
+        item for key, value in settings.items() for item in ("-c", f"{key}={value}")
+    ]
+    log = (root / "postgresql.log").open("wb")
+    process = subprocess.Popen(
+        [bindir / "postgres", "-D", data, *options],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        **owner,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (run / ".s.PGSQL.5432").exists():
+            if time.monotonic() > deadline or process.poll() is not None:
+                pytest.fail("PostgreSQL did not start")
+            time.sleep(0.05)
+        time.sleep(0.2)
+        yield PostgreSQL(host=str(run))
+    finally:
+        process.send_signal(signal.SIGINT)  # fast shutdown
+        process.wait(timeout=30)
+        log.close()
+        shutil.rmtree(root, ignore_errors=True)

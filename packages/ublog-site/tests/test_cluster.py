@@ -1,11 +1,7 @@
 """Sites on several hosts: roles, the shared cache, the load balancer's site,
 the migration lock, password files (see README.rst, "Several hosts")."""
 
-import shutil
-import socket
 import stat
-import subprocess
-import time
 
 import pytest
 from django.core.cache import cache
@@ -79,35 +75,6 @@ def test_cache_settings_per_backend(build):  # noqa: F811
 # -- a real memcached ---------------------------------------------------------------
 
 
-@pytest.fixture
-def memcached():
-    """memcached on a free loopback port, ended by PID afterwards."""
-    binary = shutil.which("memcached")
-    if binary is None:
-        pytest.fail("memcached is not installed (scripts/install-deps installs it)")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    user = ["-u", "nobody"]  # memcached refuses to run as root without -u
-    process = subprocess.Popen(
-        [binary, "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", "16", *user]
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail("memcached did not start")
-                time.sleep(0.05)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 @pytest.mark.django_db
 def test_rate_limits_and_list_generation_on_a_real_memcached(
     memcached, settings, client
@@ -130,8 +97,9 @@ def test_rate_limits_and_list_generation_on_a_real_memcached(
     assert caches["default"].get(list_cache.GENERATION_KEY) == token
     list_cache.new_generation()
     assert list_cache.generation() != token
-    # Rate limits count there (memcached's atomic incr).
-    settings.UBLOG_RATE_LIMITS = {"ublog_accounts:login": (2, 600)}
+    # Rate limits count there (memcached's atomic add and incr).
+    settings.CACHES = {**settings.CACHES, "counters": settings.CACHES["default"]}
+    settings.UBLOG_LIMITS = {"login": (2, 600)}
     codes = [
         client.post("/accounts/login/", {"username": "x", "password": "y"}).status_code
         for _ in range(3)
@@ -163,9 +131,15 @@ def test_nginx_follows_the_role(tmp_path):
     etc = tmp_path / "nginx"
     (etc / "sites-available").mkdir(parents=True)
     (etc / "sites-enabled").mkdir()
-    (etc / "sites-available" / "ublog").write_text("server {}\n")
+    (etc / "sites-available" / "ublog").write_text(
+        "include /etc/ublog/nginx.d/*.http;\nserver {}\n"
+    )
     nginx = Nginx(etc, marker=tmp_path / "marker", snippets=tmp_path / "nginx.d")
-    assert nginx.configure("lb", ["a:80"]) == [f"wrote {etc}/sites-available/{LB_SITE}"]
+    assert nginx.configure("lb", ["a:80"]) == [
+        f"wrote {tmp_path}/nginx.d/limits.http",
+        f"wrote {tmp_path}/nginx.d/limits.conf",
+        f"wrote {etc}/sites-available/{LB_SITE}",
+    ]
     assert nginx.configure("lb", ["a:80"]) == []  # unchanged: not rewritten
     assert nginx.enable() == [f"enabled nginx site {LB_SITE}"]
     assert not (etc / "sites-enabled" / "ublog").exists()

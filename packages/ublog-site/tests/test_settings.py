@@ -68,7 +68,7 @@ def test_http_only(build):
     assert conf["SECURE_HSTS_SECONDS"] == 0
     assert "SECURE_PROXY_SSL_HEADER" not in conf
     assert "CSRF_TRUSTED_ORIGINS" not in conf
-    assert "SILENCED_SYSTEM_CHECKS" not in conf
+    assert conf["SILENCED_SYSTEM_CHECKS"] == ["django_ratelimit.W001"]
     assert conf["X_FRAME_OPTIONS"] == "DENY"
     assert conf["SECURE_CONTENT_TYPE_NOSNIFF"] is True
     assert conf["SESSION_COOKIE_HTTPONLY"] is True
@@ -86,14 +86,17 @@ def test_behind_tls(build):
     assert conf["SECURE_HSTS_SECONDS"] == 31536000
     assert conf["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
     assert conf["SECURE_HSTS_PRELOAD"] is False
-    assert conf["SILENCED_SYSTEM_CHECKS"] == ["security.W021"]
+    assert conf["SILENCED_SYSTEM_CHECKS"] == [
+        "django_ratelimit.W001",
+        "security.W021",
+    ]
     assert conf["CSRF_TRUSTED_ORIGINS"] == [
         "https://blog.example.org",
         "https://*.example.net",
     ]
     preload = build(f"[ublog]\nsecret_key = {SECRET}\nhttps = true\nhsts_preload = 1\n")
     assert preload["SECURE_HSTS_PRELOAD"] is True
-    assert "SILENCED_SYSTEM_CHECKS" not in preload
+    assert preload["SILENCED_SYSTEM_CHECKS"] == ["django_ratelimit.W001"]
 
 
 def test_postgresql(build, tmp_path):
@@ -266,7 +269,8 @@ def deploy_check(tmp_path, https, smtp_port):
 def test_deploy_check_behind_tls_has_no_warnings(tmp_path, smtp_server):
     result = deploy_check(tmp_path, https="true", smtp_port=smtp_server.port)
     assert result.returncode == 0, result.stderr
-    assert "no issues (1 silenced)" in result.stdout
+    # security.W021 (no HSTS preload) and django_ratelimit.W001 (see settings).
+    assert "no issues (2 silenced)" in result.stdout
     assert "WARNING" not in result.stderr
 
 

@@ -47,7 +47,9 @@ def site(tmp_path):
     nginx_etc = tmp_path / "etc" / "nginx"
     (nginx_etc / "sites-available").mkdir(parents=True)
     (nginx_etc / "sites-enabled").mkdir()
-    (nginx_etc / "sites-available" / "ublog").write_text("server {}\n")
+    (nginx_etc / "sites-available" / "ublog").write_text(
+        "include /etc/ublog/nginx.d/*.http;\nserver {}\n"
+    )
     (nginx_etc / "sites-available" / "default").write_text("server {}\n")
     (nginx_etc / "sites-enabled" / "default").symlink_to("../sites-available/default")
     nginx = Nginx(
@@ -159,8 +161,9 @@ def test_backup_restore_roundtrip_and_rotation(site):
 
     with sqlite3.connect(db_path) as db:
         db.execute(
-            "INSERT INTO ublog_posts_post (text, image, created, modified)"
-            " VALUES ('kept', '', '2026-01-01', '2026-01-01')"
+            "INSERT INTO ublog_posts_post"
+            " (text, image, status, poster_session, created, modified)"
+            " VALUES ('kept', '', 'published', '', '2026-01-01', '2026-01-01')"
         )
     made = backup.create(config, "0.1.0")
     assert stat.S_IMODE(made.dump.stat().st_mode) == 0o600

@@ -1,6 +1,7 @@
 """Application configuration of ublog_posts."""
 
 from django.apps import AppConfig
+from django.core import checks
 from django.utils.translation import gettext_lazy as _
 
 
@@ -11,5 +12,7 @@ class UblogPostsConfig(AppConfig):
 
     def ready(self):
         from . import signals
+        from .checks import check_settings
 
         signals.connect()
+        checks.register(check_settings)

@@ -1,10 +1,23 @@
 """App settings with their defaults, always read at call time."""
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 DEFAULT_MAX_IMAGE_SIZE = 5 * 1024 * 1024
 DEFAULT_IMAGE_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
 DEFAULT_PER_PAGE = 20
+
+# What anonymous visitors may do (UBLOG_POSTS_ANONYMOUS_POSTS).
+ANONYMOUS_POSTS_OPEN = "open"
+ANONYMOUS_POSTS_MODERATED = "moderated"
+ANONYMOUS_POSTS_CLOSED = "closed"
+ANONYMOUS_POSTS_MODES = (
+    ANONYMOUS_POSTS_OPEN,
+    ANONYMOUS_POSTS_MODERATED,
+    ANONYMOUS_POSTS_CLOSED,
+)
+DEFAULT_CLIENT_ADDRESS = "ublog_posts.moderation.remote_addr"
 
 
 def max_image_size():
@@ -38,3 +51,46 @@ def list_generation_cache():
     """Cache alias for the generation token, shared by every process
     (``UBLOG_POSTS_LIST_GENERATION_CACHE``, default: the pages' alias)."""
     return getattr(settings, "UBLOG_POSTS_LIST_GENERATION_CACHE", list_cache())
+
+
+def anonymous_posts():
+    """What anonymous visitors may post (``UBLOG_POSTS_ANONYMOUS_POSTS``):
+    ``"open"`` (published at once), ``"moderated"`` (published once a
+    moderator approves) or ``"closed"`` (nothing: they must log in).
+
+    Raises ``ImproperlyConfigured`` for any other value.
+    """
+    mode = getattr(settings, "UBLOG_POSTS_ANONYMOUS_POSTS", ANONYMOUS_POSTS_OPEN)
+    if mode not in ANONYMOUS_POSTS_MODES:
+        raise ImproperlyConfigured(
+            "UBLOG_POSTS_ANONYMOUS_POSTS must be 'open', 'moderated' or 'closed', "
+            f"not {mode!r}."
+        )
+    return mode
+
+
+def client_address():
+    """The function that gives a request's client address, ``function(request)
+    -> str`` (``UBLOG_POSTS_CLIENT_ADDRESS``, its dotted path; by default
+    ``REMOTE_ADDR``, see ``moderation.remote_addr``).
+
+    Raises ``ImproperlyConfigured`` when the path is not a string, cannot be
+    imported or does not name a callable.
+    """
+    path = getattr(settings, "UBLOG_POSTS_CLIENT_ADDRESS", DEFAULT_CLIENT_ADDRESS)
+    if not isinstance(path, str):
+        raise ImproperlyConfigured(
+            "UBLOG_POSTS_CLIENT_ADDRESS must be the dotted path of a function "
+            f"(such as 'mysite.net.client_address'), not {path!r}."
+        )
+    try:
+        function = import_string(path)
+    except ImportError as exc:
+        raise ImproperlyConfigured(
+            f"UBLOG_POSTS_CLIENT_ADDRESS: {path!r} cannot be imported: {exc}"
+        ) from exc
+    if not callable(function):
+        raise ImproperlyConfigured(
+            f"UBLOG_POSTS_CLIENT_ADDRESS: {path!r} is not a function of the request."
+        )
+    return function

@@ -4,7 +4,8 @@ Every visitor who is not logged in sees the same list page for the same URL,
 so its HTML is cached (``UBLOG_POSTS_LIST_CACHE_SECONDS``, 0 turns it off).
 The cache keys carry a *generation*: a token kept in a cache every process
 shares (``UBLOG_POSTS_LIST_GENERATION_CACHE``), replaced whenever a post or a
-like is saved or deleted, once the transaction commits. A new generation makes
+like is saved or deleted, once the transaction commits (but not when a new post
+waits for moderation: lists show published posts only). A new generation makes
 every cached page unreachable at once, in every worker, so nobody sees a
 deleted post or an old like count; the pages themselves may live in a
 per-process cache (``UBLOG_POSTS_LIST_CACHE``).

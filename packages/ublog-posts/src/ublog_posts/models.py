@@ -17,9 +17,13 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from PIL import Image
+
+from . import list_cache
+from .moderation import can_moderate
 
 MAX_TEXT_LENGTH = 1000
 
@@ -74,6 +78,21 @@ def like_count_subquery():
 
 
 class PostQuerySet(models.QuerySet):
+    def published(self):
+        """The posts everyone may see (not those waiting for moderation)."""
+        return self.filter(status=Post.Status.PUBLISHED)
+
+    def publish(self):
+        """Publish the posts among these that wait for moderation; return how
+        many. Cached list pages are forgotten once the transaction commits
+        (``update()`` sends no signal)."""
+        count = self.filter(status=Post.Status.PENDING).update(
+            status=Post.Status.PUBLISHED, modified=timezone.now()
+        )
+        if count:
+            list_cache.invalidate_on_commit(using=self.db)
+        return count
+
     def with_likes(self, user=None):
         """Annotate ``like_count`` and ``liked`` (whether *user* likes the post)
         and fetch owners in the same query."""
@@ -96,6 +115,10 @@ class PostQuerySet(models.QuerySet):
 
 
 class Post(models.Model):
+    class Status(models.TextChoices):
+        PUBLISHED = "published", _("published")
+        PENDING = "pending", _("waiting for moderation")
+
     text = models.TextField(
         _("text"),
         max_length=MAX_TEXT_LENGTH,
@@ -110,6 +133,32 @@ class Post(models.Model):
         on_delete=models.SET_NULL,
         related_name="ublog_posts",
     )
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=Status.choices,
+        default=Status.PUBLISHED,
+    )
+    # What moderators need to remove a spammer's posts, recorded for anonymous
+    # posts only (see ``moderation``); deleted with the post.
+    poster_address = models.GenericIPAddressField(
+        _("poster's address"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("The client address an anonymous post was sent from."),
+    )
+    poster_session = models.CharField(
+        _("poster's session"),
+        max_length=64,
+        blank=True,
+        default="",
+        editable=False,
+        help_text=_(
+            "A random token kept in the session an anonymous post was sent "
+            "from (not the session key)."
+        ),
+    )
     created = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     modified = models.DateTimeField(_("modified"), auto_now=True)
 
@@ -119,6 +168,12 @@ class Post(models.Model):
         ordering = ["-created", "-pk"]
         indexes = [
             models.Index(fields=["-created", "-id"], name="ublog_posts_post_created"),
+            # The list: published posts, newest first.
+            models.Index(
+                fields=["status", "-created", "-id"], name="ublog_posts_post_status"
+            ),
+            models.Index(fields=["poster_address"], name="ublog_posts_post_address"),
+            models.Index(fields=["poster_session"], name="ublog_posts_post_session"),
         ]
         verbose_name = _("post")
         verbose_name_plural = _("posts")
@@ -128,6 +183,25 @@ class Post(models.Model):
 
     def get_absolute_url(self):
         return reverse("ublog_posts:detail", args=[self.pk])
+
+    @property
+    def is_published(self):
+        return self.status == self.Status.PUBLISHED
+
+    def is_visible_to(self, user, poster_session=""):
+        """Whether *user* may see this post: everyone sees published posts; a
+        post waiting for moderation is seen by its owner, by the session it
+        was sent from (whose poster token is *poster_session*) and by
+        moderators (``moderation.can_moderate``)."""
+        if self.is_published:
+            return True
+        if user is not None and user.is_authenticated and self.owner_id == user.pk:
+            return True
+        if poster_session and constant_time_compare(
+            poster_session, self.poster_session
+        ):
+            return True
+        return can_moderate(user)
 
     def can_be_changed_by(self, user):
         """Only the owner may edit or delete; anonymous posts stay as they are."""

@@ -1,8 +1,11 @@
 """Signal handlers: remove a post's image file once the post is deleted;
-forget cached list pages when posts or likes change."""
+forget cached list pages when posts or likes change (not when a new post
+waits for moderation: nobody else sees it yet)."""
 
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
+
+from . import list_cache
 
 
 def delete_file_on_commit(storage, name, using=None):
@@ -17,20 +20,33 @@ def delete_post_image(sender, instance, using, **kwargs):
         delete_file_on_commit(instance.image.storage, instance.image.name, using)
 
 
+def invalidate_list_on_post_save(sender, instance, created, using=None, **kwargs):
+    """A new post waiting for moderation changes no list page: the cache is
+    kept (a flood of such posts must not empty it); any other save of a post,
+    publishing it for one, forgets the cached pages."""
+    if created and not instance.is_published:
+        return
+    list_cache.invalidate_on_commit(sender, using=using)
+
+
 def connect():
-    from . import list_cache
     from .models import Like, Post
 
     post_delete.connect(
         delete_post_image, sender=Post, dispatch_uid="ublog_posts.delete_post_image"
     )
-    for model in (Post, Like):
-        for signal in (post_save, post_delete):
-            signal.connect(
-                list_cache.invalidate_on_commit,
-                sender=model,
-                dispatch_uid=f"ublog_posts.list_cache.{signal_name(signal)}.{model.__name__}",
-            )
+    post_save.connect(
+        invalidate_list_on_post_save,
+        sender=Post,
+        dispatch_uid="ublog_posts.list_cache.save.Post",
+    )
+    receivers = [(post_delete, Post), (post_save, Like), (post_delete, Like)]
+    for signal, model in receivers:
+        signal.connect(
+            list_cache.invalidate_on_commit,
+            sender=model,
+            dispatch_uid=f"ublog_posts.list_cache.{signal_name(signal)}.{model.__name__}",
+        )
 
 
 def signal_name(signal):

@@ -1,14 +1,21 @@
-"""Views: list, detail, create, edit, delete and like toggle of posts."""
+"""Views: list, detail, create, edit, delete and like toggle of posts.
+
+Lists, searches and likes see published posts only. A post waiting for
+moderation is shown on its detail page to its poster and to moderators only
+(``Post.is_visible_to``); everyone else gets a 404, as for a missing post.
+"""
 
 import errno
 import logging
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse_lazy
+from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views import View
@@ -20,7 +27,7 @@ from django.views.generic import (
     UpdateView,
 )
 
-from . import conf, list_cache
+from . import conf, list_cache, moderation
 from .forms import PostForm
 from .models import Like, Post
 
@@ -69,7 +76,7 @@ class PostListView(PostQuerySetMixin, ListView):
         return conf.per_page()
 
     def get_queryset(self):
-        return super().get_queryset().search(self.get_search_query())
+        return super().get_queryset().published().search(self.get_search_query())
 
     def get_context_data(self, **kwargs):
         kwargs.setdefault("q", self.get_search_query())
@@ -88,8 +95,34 @@ class PostListView(PostQuerySetMixin, ListView):
         return response
 
 
-class PostDetailView(PostQuerySetMixin, DetailView):
+class VisiblePostMixin:
+    """A post waiting for moderation is a 404 for those who may not see it."""
+
+    def get_object(self, queryset=None):
+        post = super().get_object(queryset)
+        if not self.may_see(post):
+            raise Http404
+        return post
+
+    def may_see(self, post):
+        """Whether this visitor may see *post* (the session is read only for a
+        post waiting for moderation)."""
+        return post.is_published or post.is_visible_to(
+            self.request.user, moderation.poster_token(self.request)
+        )
+
+
+class PostDetailView(VisiblePostMixin, PostQuerySetMixin, DetailView):
+    """One post; one waiting for moderation only for those who may see it, in
+    a page that shared caches do not keep."""
+
     template_name = "ublog_posts/post_detail.html"
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        if not self.object.is_published:
+            patch_cache_control(response, private=True)
+        return response
 
 
 class SavePostMixin:
@@ -116,24 +149,75 @@ class SavePostMixin:
             response = self.form_invalid(form)
             response.status_code = 507
             return response
+        self.saved(self.object)
         return HttpResponseRedirect(self.get_success_url())
+
+    def saved(self, post):
+        """Called once *post* is saved, before the redirect."""
 
 
 class PostCreateView(SavePostMixin, CreateView):
+    """A new post. Logged-in users' posts are published at once; anonymous
+    visitors' follow ``UBLOG_POSTS_ANONYMOUS_POSTS``: published at once
+    (open), kept for a moderator (moderated) or refused with a redirect to the
+    login page (closed). An anonymous post records the client address and the
+    session's poster token (see ``moderation``)."""
+
     model = Post
     form_class = PostForm
     template_name = "ublog_posts/post_form.html"
     http_method_names = ["get", "post", "head", "options"]
 
+    pending_message = _(
+        "Thank you! Your post will be shown once a moderator approves it. "
+        "Until then only you, in this browser, and the moderators can see it."
+    )
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.method.lower() in self.http_method_names and not self.may_post():
+            return redirect_to_login(request.get_full_path())
+        return super().dispatch(request, *args, **kwargs)
+
+    def may_post(self):
+        """Whether this visitor may post at all."""
+        return (
+            self.request.user.is_authenticated
+            or conf.anonymous_posts() != conf.ANONYMOUS_POSTS_CLOSED
+        )
+
+    def initial_status(self):
+        """The status of the new post."""
+        if (
+            not self.request.user.is_authenticated
+            and conf.anonymous_posts() == conf.ANONYMOUS_POSTS_MODERATED
+        ):
+            return Post.Status.PENDING
+        return Post.Status.PUBLISHED
+
     def form_valid(self, form):
+        post = form.instance
         if self.request.user.is_authenticated:
-            form.instance.owner = self.request.user
+            post.owner = self.request.user
+        else:
+            self.record_poster(post)
+        post.status = self.initial_status()
         return super().form_valid(form)
 
+    def record_poster(self, post):
+        """What moderation needs of an anonymous post: the client address and
+        the session's poster token (made now, with a session, if missing)."""
+        post.poster_address = moderation.client_address(self.request)
+        post.poster_session = moderation.poster_token(self.request, create=True)
 
-class OwnerRequiredMixin:
+    def saved(self, post):
+        if not post.is_published:
+            messages.info(self.request, self.pending_message, fail_silently=True)
+
+
+class OwnerRequiredMixin(VisiblePostMixin):
     """Only GET and POST; anonymous users go to the login page, others get a 403
-    unless they own the post (posts without owner cannot be changed)."""
+    unless they own the post (posts without owner cannot be changed), or a 404
+    for a post they may not see (one waiting for moderation)."""
 
     http_method_names = ["get", "post", "head", "options"]
 
@@ -171,22 +255,26 @@ class LikeToggleView(View):
     redirect back to ``next`` (if safe) or to the post. GET changes nothing:
     it sends visitors to the login page (anonymous visitors get a link here
     instead of a form, so their pages carry no CSRF token and can be cached)
-    and everyone else back to ``next``."""
+    and everyone else back to ``next``. Only published posts can be liked
+    (others are a 404)."""
 
     http_method_names = ["get", "post"]
+
+    def get_post(self, pk):
+        return get_object_or_404(Post.objects.published(), pk=pk)
 
     def next_url(self, request, post, data):
         return safe_next_url(request, data.get("next")) or post.get_absolute_url()
 
     def get(self, request, pk):
-        post = get_object_or_404(Post, pk=pk)
+        post = self.get_post(pk)
         next_url = self.next_url(request, post, request.GET)
         if not request.user.is_authenticated:
             return redirect_to_login(next_url)
         return HttpResponseRedirect(next_url)
 
     def post(self, request, pk):
-        post = get_object_or_404(Post, pk=pk)
+        post = self.get_post(pk)
         next_url = self.next_url(request, post, request.POST)
         if not request.user.is_authenticated:
             login = redirect_to_login(next_url)

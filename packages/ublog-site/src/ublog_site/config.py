@@ -140,6 +140,41 @@ def _rate(raw: str) -> tuple[int, int] | None:
     return int(match[1]), int(match[2] or 1) * _PERIODS[match[3]]
 
 
+_BINARY = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def _bytes(raw: str) -> int | None:
+    """A number of bytes with an optional K, M or G suffix (binary multiples:
+    100M is 100 MiB), or ``off``: returns the bytes or None."""
+    value = raw.strip().lower()
+    if value in ("off", "0", ""):
+        return None
+    match = re.fullmatch(r"(\d+)\s*([kmg]?)i?b?", value)
+    if not match:
+        raise _Invalid(f"{raw!r} is not a size such as 100M, 512K, 1G or off")
+    return int(match[1]) * _BINARY[match[2]]
+
+
+def _nginx_rate(raw: str) -> str | None:
+    """nginx's ``limit_req`` rate, ``Nr/s`` or ``Nr/m``, or ``off`` (None)."""
+    value = raw.strip().lower().replace(" ", "")
+    if value == "off":
+        return None
+    match = re.fullmatch(r"(\d+)r/([sm])", value)
+    if not match or int(match[1]) < 1:
+        raise _Invalid(f"{raw!r} is not a rate such as 10r/s, 600r/m or off")
+    return f"{int(match[1])}r/{match[2]}"
+
+
+def _off_or(parse):
+    """``off`` (None), or what ``parse`` accepts."""
+
+    def parse_or_off(raw: str):
+        return None if raw.strip().lower() == "off" else parse(raw)
+
+    return parse_or_off
+
+
 def _duration(minimum: int, maximum: int):
     """Seconds, written ``N`` or ``N`` with a unit: 90, 30s, 5m, 2h, 1d."""
 
@@ -246,11 +281,34 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "uploads": {
         "max_image_size": Key(_integer(1), 5 * 1024 * 1024),
     },
+    "posts": {
+        "anonymous_posts": Key(_choice("open", "moderated", "closed"), "open"),
+    },
     "accounts": {
         "activation_days": Key(_integer(1), 7),
         "signup_open": Key(_boolean, True),
-        "signup_rate": Key(_rate, (10, 3600)),
-        "login_rate": Key(_rate, (30, 600)),
+        # Deprecated aliases of [limits] signup and login (used when only
+        # they are set).
+        "signup_rate": Key(_rate),
+        "login_rate": Key(_rate),
+    },
+    "limits": {
+        "login": Key(_rate, (30, 600)),
+        "login_per_user": Key(_rate, (10, 600)),
+        "signup": Key(_rate, (10, 3600)),
+        "mail_per_recipient": Key(_rate, (3, 3600)),
+        "anonymous_post": Key(_rate, (20, 3600)),
+        "user_post": Key(_rate, (60, 3600)),
+        "image_post": Key(_rate, (20, 3600)),
+        "upload_bytes": Key(_bytes, 100 * 1024**2),
+        "like": Key(_rate, (300, 3600)),
+        "edit": Key(_rate, (60, 3600)),
+        "delete": Key(_rate, (60, 3600)),
+        "ipv4_prefix": Key(_integer(8, 32), 32),
+        "ipv6_prefix": Key(_integer(32, 128), 64),
+        "nginx_post_rate": Key(_nginx_rate, "10r/s"),
+        "nginx_post_burst": Key(_integer(0), 40),
+        "nginx_connections": Key(_off_or(_integer(1)), 64),
     },
     "cache": {
         "backend": Key(_choice("database", "memcached", "redis"), "database"),
@@ -526,6 +584,10 @@ def _derive(values) -> None:
     for name, value in derived.items():
         if values.get(name) is None or values[name].value in (None, ""):
             values[name] = Value(value, "default (from data_dir)")
+    for old, new in (("signup_rate", "signup"), ("login_rate", "login")):
+        alias = values["accounts", old]
+        if alias.origin != "default" and values["limits", new].origin == "default":
+            values["limits", new] = Value(alias.value, alias.origin)
     backend, location = values["cache", "backend"], values["cache", "location"]
     if backend.value != "database" and not location.value:
         _fail(

@@ -40,3 +40,24 @@ class MailRetry(models.Model):
     def __str__(self):
         state = "failed" if self.failed else f"next at {self.next_attempt}"
         return f"mail {self.message_id}: {self.attempts} attempt(s), {state}"
+
+
+class RateCounter(models.Model):
+    """One rate-limit counter of ``ublog_site.counters.DatabaseCounterCache``
+    (the ``counters`` cache with ``[cache] backend = database``).
+
+    Rows are only ever written by single SQL statements (an upsert, an
+    increment), never read-modify-written in Python: that is what makes the
+    counts exact under concurrency. Expired rows are reused by the next
+    ``add`` and deleted by ``ublog-ctl cleanup``.
+    """
+
+    key = models.CharField(max_length=250, primary_key=True)
+    value = models.BigIntegerField()
+    expires = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "rate counter"
+
+    def __str__(self):
+        return f"{self.key} = {self.value} until {self.expires}"

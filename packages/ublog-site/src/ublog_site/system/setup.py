@@ -26,7 +26,7 @@ from .database import (
     postgresql_pending,
 )
 from .errors import AdminError
-from .nginx import Nginx
+from .nginx import Limits, Nginx
 
 
 def default_web_group() -> str:
@@ -149,8 +149,17 @@ def setup(opts: Options, say: Callable[[str], None] = print) -> Config:
             user=opts.user,
             what="collecting static files",
         )
+    limits = Limits(
+        post_rate=config["limits", "nginx_post_rate"],
+        post_burst=config["limits", "nginx_post_burst"],
+        connections=config["limits", "nginx_connections"],
+        ipv6_prefix=config["limits", "ipv6_prefix"],
+    )
     for change in opts.nginx.configure(
-        role, config["cluster", "app_servers"], config["cluster", "load_balancers"]
+        role,
+        config["cluster", "app_servers"],
+        config["cluster", "load_balancers"],
+        limits,
     ):
         say(change)
     for change in opts.nginx.enable():
