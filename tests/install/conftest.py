@@ -88,12 +88,38 @@ def next_deb() -> Path:
     return built(next_version.build)
 
 
+#: The shared installation while it runs, and the id of its last test.
+_PUBLIC: dict = {}
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests of the shared installation (:func:`public_site`) run one
+    after another, from where the first of them was collected; the
+    installation is closed after the last of them (below), not at the end
+    of the session: test_testbed checks that nothing is left before that."""
+    shared = [item for item in items if "public_site" in item.fixturenames]
+    if not shared:
+        return
+    first = items.index(shared[0])
+    chosen = {id(item) for item in shared}
+    rest = [item for item in items if id(item) not in chosen]
+    items[:] = rest[:first] + shared + rest[first:]
+    _PUBLIC["last"] = shared[-1].nodeid
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    yield  # the item's fixtures are torn down (module ones with the last)
+    if item.nodeid == _PUBLIC.get("last") and "testbed" in _PUBLIC:
+        _PUBLIC.pop("testbed").close()
+
+
 @pytest.fixture(scope="session")
 def public_site(roots, release_deb, tmp_path_factory):
     """ublog of the oldest release installed and serving, with alice and bob
     (active, :data:`PASSWORD`) and eve (signed up, not yet active): the one
     installation test_hostile and test_abuse share (each puts back what it
-    changes in the configuration)."""
+    changes in the configuration), closed after the last of their tests."""
     with Testbed(
         tarball=roots(OLDEST),
         name=new_name(),
@@ -111,6 +137,7 @@ def public_site(roots, release_deb, tmp_path_factory):
             "is_active=False)\n"
             "activation.start(eve)",
         )
+        _PUBLIC["testbed"] = tb
         yield tb
 
 

@@ -70,11 +70,18 @@ SINCE: list[int] = []  # when the module started (the journal's part)
 
 @pytest.fixture(scope="module")
 def site(public_site):
-    """The shared installed site, with :data:`LIMITS` and a staff user."""
+    """The shared installed site, with :data:`LIMITS`, users of this module's
+    own (carol, dave, frank: nobody else's counters fill up here) and a
+    staff user."""
     django(
         public_site,
         "from django.contrib.auth.models import User\n"
-        f"User.objects.create_user('carol', 'carol@ex.org', {PASSWORD!r})\n"
+        "for name in ('carol', 'dave'):\n"
+        f"    User.objects.create_user(name, name + '@ex.org', {PASSWORD!r})\n"
+        "from ublog_accounts import activation\n"
+        "frank = User.objects.create_user('frank', 'frank@ex.org', 'x', "
+        "is_active=False)\n"
+        "activation.start(frank)\n"
         f"User.objects.create_superuser('mod', 'mod@ex.org', {PASSWORD!r})",
     )
     SINCE.append(int(time.time()))
@@ -162,21 +169,21 @@ def test_admin_logins_per_address(site, clients):
 
 
 def test_wrong_logins_per_username_from_many_addresses(site, clients):
-    """Ten addresses, four tries each at bob's password, on the site's form
-    and the admin's: one counter for bob."""
+    """Ten addresses, four tries each at dave's password, on the site's form
+    and the admin's: one counter for dave."""
     addresses = clients.ipv4(10)
     webs = sessions(clients, addresses, 40, "/accounts/login/")
-    wait_for_window("username:bob", 600)
-    for web in webs[::2]:
+    wait_for_window("username:dave", 600)
+    for web in webs[1::2]:
         web.get("/admin/login/")
     jobs = [
-        wrong_login(web, "/admin/login/" if i % 2 else "/accounts/login/", "bob")
+        wrong_login(web, "/admin/login/" if i % 2 else "/accounts/login/", "dave")
         for i, web in enumerate(webs)
     ]
     flood("login_per_user", jobs)
-    # Alice, from one of those addresses, is not bob.
+    # Carol, from one of those addresses, is not dave.
     web = clients.session(addresses[0])
-    assert login(web, "alice", PASSWORD).status == 302
+    assert login(web, "carol", PASSWORD).status == 302
 
 
 def signup_fields(email: str) -> dict:
@@ -207,8 +214,8 @@ def test_signups_per_address(site, clients):
 @pytest.mark.parametrize(
     "path, fields",
     [
-        ("/accounts/password/reset/", {"email": "bob@ex.org"}),
-        ("/accounts/resend/", {"email": "EVE@ex.org"}),
+        ("/accounts/password/reset/", {"email": "dave@ex.org"}),
+        ("/accounts/resend/", {"email": "FRANK@ex.org"}),
         ("/accounts/signup/", None),
     ],
     ids=["password-reset", "resend-activation", "signup"],
@@ -440,9 +447,7 @@ def test_nginx_sheds_a_flood_before_gunicorn(site, clients):
 
 def test_moderated_and_closed_anonymous_posting(site, clients):
     (address,) = clients.ipv4()
-    with configured(
-        site, {"posts": {"anonymous_posts": "moderated"}, "limits": LIMITS}
-    ):
+    with configured(site, {"posts": {"anonymous_posts": "moderated"}}):
         web = clients.session(address)
         web.get("/new/")
         text = f"waits for a moderator {uuid.uuid4().hex}"
