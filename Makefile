@@ -87,7 +87,7 @@ $(PYTHON_STAMP): $(TOOLS_STAMP) $(PACKAGE_FILES) $(PYTHON_TOOL)
 # that release's wheelhouse, no network during the build).
 DEB_STAMP := dist/deb/.built
 deb: $(DEB_STAMP)
-$(DEB_STAMP): $(PYTHON_STAMP) requirements/deb.txt $(DEBIAN_FILES) $(SHARED_FILES) \
+$(DEB_STAMP): $(PYTHON_STAMP) requirements/deb.txt requirements/build.txt $(DEBIAN_FILES) $(SHARED_FILES) \
 		$(DEB_TOOL)
 	$(BUILD) deb >/dev/null
 	touch $@
@@ -95,7 +95,7 @@ $(DEB_STAMP): $(PYTHON_STAMP) requirements/deb.txt $(DEBIAN_FILES) $(SHARED_FILE
 # The .rpm: the same wheels in a venv under /opt, built with rpmbuild, offline.
 RPM_STAMP := dist/rpm/.built
 rpm: $(RPM_STAMP)
-$(RPM_STAMP): $(PYTHON_STAMP) requirements/deb.txt $(call source_files,rpm) \
+$(RPM_STAMP): $(PYTHON_STAMP) requirements/deb.txt requirements/build.txt $(call source_files,rpm) \
 		$(SHARED_FILES) $(RPM_TOOL)
 	$(BUILD) rpm >/dev/null
 	touch $@

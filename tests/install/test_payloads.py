@@ -11,13 +11,10 @@ bytes in each.
 
 import fnmatch
 import gzip
-import io
 import re
-import subprocess
-import tarfile
-from pathlib import Path
 
 import pytest
+from support.payloads import payload_of_deb, payload_of_rpm
 from ublog_build import deb as debs
 from ublog_build.paths import DIST, ROOT
 from ublog_build.releases import RELEASES
@@ -33,40 +30,6 @@ MADE_AT_INSTALL = {
     "/var/lib/ublog/media": "setup makes it (service-writable)",
     "/var/backups/ublog": "backups (InaccessiblePaths=-: may be missing)",
 }
-
-
-def payload_of_deb(deb: Path) -> dict[str, bytes | None]:
-    """Path -> content (None for directories and links) of a .deb."""
-    listing = subprocess.run(
-        ["dpkg-deb", "--fsys-tarfile", str(deb)], capture_output=True, check=True
-    ).stdout
-    files = {}
-    with tarfile.open(fileobj=io.BytesIO(listing)) as tar:
-        for member in tar:
-            name = "/" + member.name.removeprefix("./").rstrip("/")
-            files[name] = tar.extractfile(member).read() if member.isfile() else None
-    return files
-
-
-def payload_of_rpm(rpm: Path, tmp_path: Path) -> dict[str, bytes | None]:
-    target = tmp_path / "rpm-root"
-    target.mkdir()
-    cpio = subprocess.run(
-        ["rpm2cpio", str(rpm)], capture_output=True, check=True
-    ).stdout
-    subprocess.run(
-        ["cpio", "-idm", "--quiet", "--no-absolute-filenames"],
-        input=cpio, cwd=target, check=True,
-    )  # fmt: skip
-    names = subprocess.run(
-        ["rpm", "-qlp", str(rpm)], capture_output=True, text=True, check=True
-    ).stdout.split()
-    files = {}
-    for name in names:
-        path = target / name.lstrip("/")
-        regular = path.is_file() and not path.is_symlink()
-        files[name] = path.read_bytes() if regular else None
-    return files
 
 
 def unit_paths(unit: str) -> set[str]:

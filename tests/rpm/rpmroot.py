@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -43,8 +44,23 @@ from ublog_build.releases import RELEASES, RPM_PYTHON
 ROOT_RELEASE = next(r for r in RELEASES if r.python == RPM_PYTHON)
 #: The interpreter the RPM's venv links to.
 PYTHON = f"/usr/bin/python{RPM_PYTHON}"
+#: The shared libraries the RPM's compiled modules link to: rpm's ELF
+#: dependency generator requires their sonames (``libpq.so.5()(64bit)``,
+#: with symbol versions too), and the Debian package that has each.
+SONAMES = {
+    "libc.so.6": "libc6",
+    "libm.so.6": "libc6",
+    "libjpeg.so.62": "libjpeg62-turbo",
+    "libpq.so.5": "libpq5",
+    "libwebp.so.7": "libwebp7",
+    "libwebpdemux.so.2": "libwebpdemux2",
+    "libwebpmux.so.3": "libwebpmux3",
+    "libz.so.1": "zlib1g",
+}
 #: Installed with apt (by dpkg) into the base root before any RPM.
-DPKG_PACKAGES = "nginx postgresql python3"
+DPKG_PACKAGES = " ".join(
+    ["nginx", "postgresql", "python3", *sorted(set(SONAMES.values()))]
+)
 #: The rpmdb of the installroot where EL has it (Debian's rpm says ~/.rpmdb).
 RPM_MACROS = "%_dbpath /var/lib/rpm\n"
 TOOLS = [
@@ -74,14 +90,27 @@ mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$root/dev/shm"
 DEBIAN_EQUIVALENTS = {
     "/bin/sh": ("file", "/bin/sh"),
     PYTHON: ("file", PYTHON),
-    "glibc": ("deb", "libc6"),
     "nginx": ("deb", "nginx"),
     "postgresql-server": ("deb", "postgresql"),
     "postgresql": ("file", "/usr/bin/pg_dump"),
     "util-linux": ("deb", "util-linux"),
     "shadow-utils": ("deb", "passwd"),
     "systemd": ("deb", "systemd"),
+    # The dynamic loader's hash style, required with any ELF dependency.
+    "rtld(GNU_HASH)": ("file", "/lib64/ld-linux-x86-64.so.2"),
 }
+
+
+def debian_equivalent(requirement: str) -> tuple[str, str] | None:
+    """How the Debian test root has what the RPM requires: a file, a Debian
+    package or (a library's soname, any symbol version) the package of
+    :data:`SONAMES` that ships it; None for what it lacks."""
+    if requirement in DEBIAN_EQUIVALENTS:
+        return DEBIAN_EQUIVALENTS[requirement]
+    match = re.fullmatch(r"(lib[^()]+\.so\.[0-9.]+)\([^()]*\)\(64bit\)", requirement)
+    if match and match[1] in SONAMES:
+        return ("soname", match[1])
+    return None
 
 
 def run(argv, **kwargs) -> subprocess.CompletedProcess:
@@ -103,6 +132,13 @@ def rpm_requires(rpm: Path) -> set[str]:
     """Requires without rpmlib() (rpm itself) and version constraints."""
     lines = run(["rpm", "-qp", "--requires", str(rpm)]).stdout.splitlines()
     return {line.split()[0] for line in lines if not line.startswith("rpmlib(")}
+
+
+def external_requires(rpm: Path) -> set[str]:
+    """What the RPM requires from other packages: Requires without what it
+    provides itself (``config(ublog)``)."""
+    lines = run(["rpm", "-qp", "--provides", str(rpm)]).stdout.splitlines()
+    return rpm_requires(rpm) - {line.split()[0] for line in lines if line}
 
 
 class RpmRootError(RuntimeError):

@@ -2,8 +2,11 @@
 rebuilds byte for byte.
 
 * Provides are only the package's own name (no library leaks from the
-  venv), Requires are the declared ones, the configuration files are
-  flagged as the spec says;
+  venv), Requires are the declared ones plus the sonames rpm's ELF
+  dependency generator found, the configuration files are flagged as the
+  spec says;
+* the compiled modules (Pillow, psycopg-c) link to the system's libraries,
+  each required by soname: nothing bundled;
 * no file of the payload names the build tree (shebangs, pyvenv.cfg, RECORD,
   byte-code), the venv's interpreter is the release table's RPM Python
   (/usr/bin/python3.X) and every .pyc is a checked-hash one compiled for its
@@ -23,7 +26,8 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from rpmroot import PYTHON, rpm_query, rpm_requires, run
+from rpmroot import PYTHON, SONAMES, rpm_query, rpm_requires, run
+from support.elf import bundling_problems, elf_files
 from ublog_build.paths import ROOT
 from ublog_build.releases import RPM_PYTHON
 
@@ -65,13 +69,18 @@ def test_provides_only_itself_and_requires_what_it_declares(dist_rpm):
     evr = rpm_query(dist_rpm, "%{VERSION}-%{RELEASE}")
     provides = run(["rpm", "-qp", "--provides", str(dist_rpm)]).stdout.split("\n")
     assert sorted(filter(None, provides)) == [
+        f"config(ublog) = {evr}",
         f"ublog = {evr}",
         f"ublog(x86-64) = {evr}",
     ]
-    assert rpm_requires(dist_rpm) == {
+    requires = rpm_requires(dist_rpm)
+    libraries = {name for name in requires if ".so." in name}
+    assert {name.split("(")[0] for name in libraries} == SONAMES.keys()
+    assert requires - libraries == {
         "/bin/sh",
         PYTHON,
-        "glibc",
+        "config(ublog)",
+        "rtld(GNU_HASH)",
         "nginx",
         "postgresql",
         "postgresql-server",
@@ -232,3 +241,18 @@ def test_same_source_date_epoch_gives_identical_bytes(dist_rpm, rpm_builds):
             f"the rebuild differs from {dist_rpm} (older than dist/python? run "
             f"`make rpm`); rpm --dump lines that differ: {differing}"
         )
+
+
+def test_compiled_modules_link_to_the_system_libraries(payload, dist_rpm):
+    """Every ELF file is an extension module; each library it needs is
+    required by soname (rpm's generator), none is shipped in the venv."""
+    elves = elf_files(payload["contents"])
+    assert not bundling_problems(list(payload["members"]), elves)
+    modules = {Path(path).name.split(".")[0] for path in elves}
+    assert {"_imaging", "_webp", "_psycopg", "pq"} <= modules, sorted(elves)
+    requires = rpm_requires(dist_rpm)
+    for path, libraries in elves.items():
+        for library in libraries:
+            assert f"{library}()(64bit)" in requires, (path, library)
+    linked = {library for libraries in elves.values() for library in libraries}
+    assert {"libpq.so.5", "libjpeg.so.62", "libwebp.so.7", "libz.so.1"} <= linked

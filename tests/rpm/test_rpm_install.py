@@ -29,7 +29,7 @@ cluster itself and stops it again. Checked after each step, inside the root:
 import re
 import time
 
-from rpmroot import DEBIAN_EQUIVALENTS, rpm_query, run
+from rpmroot import debian_equivalent, external_requires, rpm_query, run
 from support.figures import report
 from support.leftovers import new_name
 from support.site import wait_for_200
@@ -89,12 +89,22 @@ def dnf(root, *args, repo):
     return result.stdout + result.stderr
 
 
-def check_debian_equivalents(root):
-    """What the provides-only RPM claims, dpkg really installed in the root."""
+def check_debian_equivalents(root, rpm):
+    """What the provides-only RPM claims, dpkg really installed in the root:
+    each file, each Debian package, and each library soname the compiled
+    modules link to (in the root's ld.so cache, from its Debian package)."""
     checks = []
-    for name, (kind, what) in DEBIAN_EQUIVALENTS.items():
+    for name in sorted(external_requires(rpm)):
+        kind, what = debian_equivalent(name)
         if kind == "file":
             checks.append(f"test -e {what} || echo 'missing {name}: {what}'")
+        elif kind == "soname":
+            checks.append(
+                f"path=$(ldconfig -p | awk '$1 == \"{what}\" {{print $NF; exit}}'); "
+                'file=$(basename "$(readlink -f "$path")"); '
+                f'test -n "$path" && dpkg -S "*/$file" >/dev/null 2>&1 '
+                f"|| echo 'missing {name}: no Debian package has {what}'"
+            )
         else:
             checks.append(
                 f"dpkg-query -W -f '${{Status}}\\n' {what} 2>/dev/null"
@@ -129,7 +139,7 @@ def serves_when_booted(root, workdir, version: str) -> None:
 
 def test_dnf_install_upgrade_and_erase(rpm_root, repo, dist_rpm, rpm_builds, tmp_path):
     root = rpm_root
-    check_debian_equivalents(root)
+    check_debian_equivalents(root, dist_rpm)
     old = rpm_query(dist_rpm, "%{VERSION}-%{RELEASE}")
     new = rpm_query(rpm_builds.upgrade, "%{VERSION}-%{RELEASE}")
 

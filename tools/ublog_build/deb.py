@@ -4,7 +4,8 @@ chroot of that release; and the quick build on the host.
 A release's source package ``ublog-<version>/`` holds debian/ and
 packaging/shared/ (their source files: tracked, or untracked and not
 ignored), our wheels (dist/python), that release's Python's wheelhouse and
-the generated debian/requirements.txt; its changelog gets the release's
+the generated debian/requirements.txt (and debian/build-requirements.txt,
+what compiling the sdists needs); its changelog gets the release's
 entry on top (``<upstream>+debNNu1 <codename>``, the way Debian numbers its
 stable updates, so the releases' .debs sort across a distribution upgrade
 and share one repository). Nothing else in debian/ is edited: debian/rules
@@ -55,6 +56,7 @@ def source_tree(release: Release, parent: Path, root: Path = paths.ROOT) -> Path
         shutil.copy2(wheel, src / "dist" / "python")
     wheels.wheelhouse(release.python, src / "dist" / "wheelhouse", root)
     (src / "debian" / "requirements.txt").write_text(wheels.requirements(root))
+    shutil.copy2(wheels.BUILD_REQUIREMENTS, src / "debian" / "build-requirements.txt")
     changelog.prepend_release(src / "debian" / "changelog", release, epoch)
     for top, dirs, files in os.walk(src):
         for name in dirs + files:
@@ -163,6 +165,7 @@ def host_build(tree: Path = paths.ROOT, out: Path | None = None) -> Path:
     (tree / "debian" / "requirements.txt").write_text(
         wheels.requirements(tree, tree / "dist" / "python")
     )
+    shutil.copy2(wheels.BUILD_REQUIREMENTS, tree / "debian" / "build-requirements.txt")
     run.run(["dpkg-checkbuilddeps"], cwd=tree)
     out = out or tree / "dist" / "deb"
     out.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,13 @@ def metadata_bytes(path: Path) -> bytes:
     """The core metadata of a wheel (METADATA) or an sdist (PKG-INFO)."""
     if path.name.endswith(".whl"):
         with zipfile.ZipFile(path) as whl:
-            names = [n for n in whl.namelist() if n.endswith(".dist-info/METADATA")]
+            # The wheel's own, at its top (setuptools vendors packages with
+            # their .dist-info below setuptools/_vendor/).
+            names = [
+                n
+                for n in whl.namelist()
+                if n.endswith(".dist-info/METADATA") and n.count("/") == 1
+            ]
             if len(names) != 1:
                 raise BuildError(f"{path}: expected one .dist-info/METADATA")
             return whl.read(names[0])

@@ -7,7 +7,9 @@ stick or an internal web server and installs ublog from, with no network.
   security updates of the base packages; ``ublog-archive-keyring.gpg`` is
   its public key;
 * ``simple/``: a PEP 503 index (dumb-pypi) of ``python/``: our sdists and
-  wheels and every pinned dependency wheel;
+  wheels, every pinned dependency wheel, and the sdists of Pillow and
+  psycopg-c (with what building them needs), which pip compiles against the
+  system's libraries as the packages do;
 * ``rpm/``: a createrepo_c repository of dist/rpm/*.rpm (if any);
 * ``README``: how to use it (sources.list line, .repo file, pip), with the
   signing key's fingerprint.
@@ -281,6 +283,7 @@ def python_index(new: Path, work: Path) -> int:
         sorted(python_dist.glob("*.whl"))
         + sorted(python_dist.glob("*.tar.gz"))
         + sorted((paths.DIST / "wheelhouse").glob("*.whl"))
+        + sorted((paths.DIST / "wheelhouse").glob("*.tar.gz"))
     ):
         shutil.copy2(path, files)
     listing = pylist.package_list(files)
@@ -369,7 +372,11 @@ trusting the key. Signatures are checked: never add [trusted=yes].
 {pip_title}
 {"-" * len(pip_title)}
 A PEP 503 index of ublog-posts, ublog-accounts, ublog-site (sdists and wheels)
-and every pinned dependency wheel (files in python/, sha256 checked by pip):
+and every pinned dependency (files in python/, sha256 checked by pip). Pillow
+and psycopg-c are sdists, linked by pip to the system's own libraries (which
+get its security updates): it needs a C compiler and their headers, on
+Debian: apt-get install build-essential python3-dev libjpeg-dev zlib1g-dev
+libwebp-dev libpq-dev.
 
     python3 -m venv venv
     venv/bin/pip install --index-url file://{MOUNT}/simple ublog-posts

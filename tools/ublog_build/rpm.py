@@ -3,10 +3,11 @@ rpm/ublog.spec, offline (a network namespace of its own when root).
 
 Its SOURCES are staged into a temporary %_topdir, removed afterwards:
 
-* ``wheels.tar``: our wheels and the pinned dependency wheels of
-  dist/wheelhouse (made for :data:`releases.RPM_PYTHON`);
+* ``wheels.tar``: our wheels and dist/wheelhouse (made for
+  :data:`releases.RPM_PYTHON`: the pinned dependency wheels, the sdists the
+  spec compiles and what compiling them needs);
 * ``requirements.txt``: the same file the .deb's venv is made from
-  (:func:`ublog_build.wheels.requirements`);
+  (:func:`ublog_build.wheels.requirements`), and ``build-requirements.txt``;
 * ``shared.tar``: packaging/shared/, what the .deb installs too;
 * every other file of rpm/, and LICENSE (packages/ublog-site/).
 
@@ -17,6 +18,7 @@ byte-identical.
 
 import os
 import shutil
+import subprocess
 import tarfile
 import tempfile
 import time
@@ -30,6 +32,52 @@ log = run.logger("rpm")
 
 PACKAGER = "ublog developers <dev@ublog.invalid>"
 SPEC = "ublog.spec"
+
+#: The Debian package that stands for each of the spec's BuildRequires on
+#: this (Debian) build host, where rpmbuild runs with --nodeps.
+DEBIAN_BUILD_REQUIRES = {
+    f"python{releases.RPM_PYTHON}": f"python{releases.RPM_PYTHON}",
+    f"python{releases.RPM_PYTHON}-devel": f"python{releases.RPM_PYTHON}-dev",
+    "gcc": "gcc",
+    "libjpeg-turbo-devel": "libjpeg-dev",
+    "libpq-devel": "libpq-dev",
+    "libwebp-devel": "libwebp-dev",
+    "zlib-devel": "zlib1g-dev",
+}
+
+
+def build_requires(spec: Path) -> list[str]:
+    """The spec's BuildRequires, with %{ublog_python} expanded."""
+    names = []
+    for line in spec.read_text().splitlines():
+        if line.startswith("BuildRequires:"):
+            value = line.split(":", 1)[1].strip()
+            names.append(value.replace("%{ublog_python}", releases.RPM_PYTHON))
+    return names
+
+
+def check_build_requires(spec: Path = paths.ROOT / "rpm" / SPEC) -> None:
+    """Each BuildRequires of the spec is installed here as its Debian package."""
+    missing = []
+    for name in build_requires(spec):
+        if name not in DEBIAN_BUILD_REQUIRES:
+            raise BuildError(
+                f"BuildRequires {name} has no Debian equivalent",
+                "add it to DEBIAN_BUILD_REQUIRES in tools/ublog_build/rpm.py",
+            )
+        package = DEBIAN_BUILD_REQUIRES[name]
+        status = subprocess.run(
+            ["dpkg-query", "-W", "-f", "${Status}", package],
+            capture_output=True,
+            text=True,
+        ).stdout
+        if not status.endswith("ok installed"):
+            missing.append(package)
+    if missing:
+        raise BuildError(
+            f"the RPM's BuildRequires lack Debian packages: {' '.join(missing)}",
+            "scripts/install-deps (or apt-get install them)",
+        )
 
 
 def deterministic_tar(output: Path, members: Iterable[tuple[Path, str]], epoch: int):
@@ -81,6 +129,7 @@ def build(
     wheelhouse = wheels.check_wheelhouse(paths.DIST / "wheelhouse", releases.RPM_PYTHON)
     run.require_tools("rpmbuild")
     python()  # the venv's interpreter must be there
+    check_build_requires()
     site = next(w for w in ours if w.name.startswith("ublog_site-"))
     version = version or site.name.split("-")[1]
     release = str(release or 1)
@@ -98,6 +147,7 @@ def build(
             epoch,
         )
         (sources / "requirements.txt").write_text(wheels.requirements())
+        shutil.copy2(wheels.BUILD_REQUIREMENTS, sources / "build-requirements.txt")
         shared_tar(sources / "shared.tar", epoch)
         for source in sorted((paths.ROOT / "rpm").iterdir()):
             if source.is_file() and source.name != SPEC:

@@ -1,6 +1,12 @@
 """Wheels: ours (dist/python), the pinned dependencies (a wheelhouse per
 CPython), and THE requirements file pip installs a package's venv from.
 
+A wheelhouse holds the binary wheels of requirements/deb.txt, except for
+:data:`FROM_SOURCE`: their hash-pinned sdists instead, which the package
+build compiles against the release's own libraries
+(packaging/shared/build-sdists), and the pure-Python wheels that build
+needs (requirements/build.txt).
+
 The .deb (debian/requirements.txt) and the .rpm (SOURCES/requirements.txt)
 get the same file from :func:`requirements`: the pinned, hashed
 dependencies of requirements/deb.txt plus our three wheels with their
@@ -10,6 +16,7 @@ sha256, so pip installs exactly these bytes, offline.
 import hashlib
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 from . import paths, releases, run
@@ -19,6 +26,14 @@ log = run.logger("wheelhouse")
 
 #: Our distributions, in the order they build (ublog-site pins the others).
 PACKAGES = ("ublog-posts", "ublog-accounts", "ublog-site")
+
+#: Built from their sdists by the package builds, so their extension modules
+#: link to the distribution's libjpeg, libwebp, zlib and libpq (which get its
+#: security updates) instead of the copies manylinux wheels bundle.
+FROM_SOURCE = ("pillow", "psycopg-c")
+
+#: The hash-pinned wheels building those sdists needs (setuptools, ...).
+BUILD_REQUIREMENTS = paths.ROOT / "requirements" / "build.txt"
 
 #: The platforms a wheelhouse takes binary wheels for (x86_64 glibc).
 PLATFORMS = (
@@ -71,28 +86,71 @@ def abi(python: str) -> str:
     return "cp" + python.replace(".", "")
 
 
+def logical_lines(text: str) -> list[str]:
+    """The requirement lines of a pip requirements file: continuations
+    joined, comments and blank lines left out."""
+    lines = []
+    for line in text.replace("\\\n", " ").splitlines():
+        line = line.split(" #", 1)[0].strip()
+        if line and not line.startswith("#"):
+            lines.append(" ".join(line.split()))
+    return lines
+
+
+def requirement_name(line: str) -> str:
+    """The normalized project name of a pinned requirement line."""
+    name = re.split(r"[\[=<>!~; ]", line, maxsplit=1)[0]
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pinned(from_source: bool, root: Path = paths.ROOT) -> str:
+    """requirements/deb.txt's lines of :data:`FROM_SOURCE` (or all others)."""
+    lines = logical_lines((root / "requirements" / "deb.txt").read_text())
+    chosen = [
+        line for line in lines if (requirement_name(line) in FROM_SOURCE) == from_source
+    ]
+    return "\n".join(chosen) + "\n"
+
+
 def wheelhouse(python: str, out: Path, root: Path = paths.ROOT) -> Path:
-    """Fill ``out`` with the pinned, hash-checked dependency wheels of
-    requirements/deb.txt for CPython ``python`` (from pip's cache when it
-    can), so a package build installs with no network at all."""
+    """Fill ``out`` with what a package build of CPython ``python`` installs,
+    hash-checked (from pip's cache when it can), so the build runs with no
+    network at all: the binary wheels of requirements/deb.txt, the sdists of
+    :data:`FROM_SOURCE` and the wheels of requirements/build.txt."""
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     platforms = [arg for p in PLATFORMS for arg in ("--platform", p)]
-    run.run(
-        [paths.tool_python(), "-m", "pip", "download", "--quiet"]
-        + ["--require-hashes", "--only-binary=:all:", "--python-version", python]
-        + ["--implementation", "cp", "--abi", abi(python), *platforms]
-        + ["-r", root / "requirements" / "deb.txt", "-d", out],
-        env=run.environ(PIP_CONFIG_FILE="/dev/null"),
-        what="pip download",
+    binary = ["--only-binary=:all:", "--python-version", python]
+    binary += ["--implementation", "cp", "--abi", abi(python), *platforms]
+    with tempfile.TemporaryDirectory(prefix="ublog-wheelhouse.") as tmp:
+        wheels_file, sdists_file = Path(tmp, "wheels.txt"), Path(tmp, "sdists.txt")
+        wheels_file.write_text(pinned(False, root))
+        sdists_file.write_text(pinned(True, root))
+        downloads = [
+            (binary, wheels_file, "the pinned wheels"),
+            (["--no-binary=:all:", "--no-deps"], sdists_file, "the pinned sdists"),
+            (binary, BUILD_REQUIREMENTS, "the build requirements"),
+        ]
+        for options, requirements_file, what in downloads:
+            run.run(
+                [paths.tool_python(), "-m", "pip", "download", "--quiet"]
+                + ["--require-hashes", *options]
+                + ["-r", requirements_file, "-d", out],
+                env=run.environ(PIP_CONFIG_FILE="/dev/null"),
+                what=f"pip download of {what}",
+            )
+    sdists = len(list(out.glob("*.tar.gz")))
+    log.info(
+        f"{out}: {len(list(out.glob('*.whl')))} wheels and {sdists} sdists "
+        f"for CPython {python}"
     )
-    log.info(f"{out}: {len(list(out.glob('*.whl')))} wheels for CPython {python}")
     return out
 
 
 def check_wheelhouse(directory: Path, python: str) -> list[Path]:
-    """The wheels of ``directory``, checked to be for CPython ``python``."""
+    """The wheels and sdists of ``directory``, checked to be for CPython
+    ``python`` and to hold the sdist of each of :data:`FROM_SOURCE`."""
     wheels = sorted(directory.glob("*.whl"))
     if not wheels:
         raise MissingInput(f"no wheels in {directory}", "make")
@@ -102,17 +160,27 @@ def check_wheelhouse(directory: Path, python: str) -> list[Path]:
             f"{directory} holds {', '.join(sorted(tags))} wheels, not {abi(python)}",
             f"tools/ublog-build wheelhouse --python {python}",
         )
-    return wheels
+    sdists = sorted(directory.glob("*.tar.gz"))
+    names = {requirement_name(s.name.rsplit("-", 1)[0]) for s in sdists}
+    if missing := set(FROM_SOURCE) - names:
+        raise MissingInput(
+            f"{directory} lacks the sdists of {', '.join(sorted(missing))}",
+            f"tools/ublog-build wheelhouse --python {python}",
+        )
+    return wheels + sdists
 
 
 def lock(root: Path = paths.ROOT) -> None:
-    """Re-pin requirements/deb.in into requirements/deb.txt (versions and
-    every sha256), for the oldest release's CPython on x86_64 manylinux."""
+    """Re-pin requirements/deb.in into requirements/deb.txt and
+    requirements/build.in into requirements/build.txt (versions and every
+    sha256), for the oldest release's CPython on x86_64 manylinux."""
     python = releases.RELEASES[0].python
-    run.run(
-        ["uv", "pip", "compile", "--quiet", "--generate-hashes"]
-        + ["--python-version", python, "--python-platform", "x86_64-manylinux_2_28"]
-        + ["--no-header", root / "requirements" / "deb.in"]
-        + ["-o", root / "requirements" / "deb.txt"],
-        what="uv pip compile",
-    )
+    for name in ("deb", "build"):
+        run.run(
+            ["uv", "pip", "compile", "--quiet", "--generate-hashes"]
+            + ["--python-version", python]
+            + ["--python-platform", "x86_64-manylinux_2_28"]
+            + ["--no-header", root / "requirements" / f"{name}.in"]
+            + ["-o", root / "requirements" / f"{name}.txt"],
+            what="uv pip compile",
+        )

@@ -26,21 +26,27 @@ export DH_VIRTUALENV_INSTALL_ROOT = /opt/venvs
 %:
 \tdh $@ --with python-virtualenv
 
+# The same compiled modules as ublog's (build-sdists), then dh-virtualenv.
 override_dh_virtualenv:
-\tdh_virtualenv --builtin-venv --python /usr/bin/python3 --skip-install \\
+\t/usr/bin/python3 SHARED/build-sdists --python /usr/bin/python3 \\
 \t\t--requirements requirements.txt \\
+\t\t--build-requirements build-requirements.txt \\
+\t\t--find-links WHEELHOUSE --workdir $(CURDIR)/debian/sdists \\
+\t\t--out $(CURDIR)/debian/built-wheels \\
+\t\t--out-requirements venv-requirements.txt
+\tdh_virtualenv --builtin-venv --python /usr/bin/python3 --skip-install \\
+\t\t--requirements venv-requirements.txt \\
 \t\t--extra-pip-arg=--no-index \\
+\t\t--extra-pip-arg=--find-links=$(CURDIR)/debian/built-wheels \\
 \t\t--extra-pip-arg=--find-links=WHEELHOUSE \\
 \t\t--extra-pip-arg=--require-hashes \\
 \t\t--extra-pip-arg=--only-binary=:all:
 
-# As ublog's rules: stripping or scanning manylinux wheels' libraries breaks them.
+# As ublog's rules: the venv is not stripped by debhelper, nor has it shlibs.
 override_dh_strip:
 \tdh_strip --exclude=/opt/venvs/
 override_dh_makeshlibs:
 \tdh_makeshlibs --exclude=/opt/venvs/
-override_dh_shlibdeps:
-\tdh_shlibdeps --exclude=/opt/venvs/
 override_dh_dwz:
 \tdh_dwz --exclude=/opt/venvs/
 """
@@ -55,7 +61,7 @@ Standards-Version: 4.6.2
 
 Package: bench-bare
 Architecture: amd64
-Depends: ${misc:Depends}
+Depends: ${misc:Depends}, ${shlibs:Depends}
 Description: bare dh-virtualenv baseline for ublog's bench
  Only the pinned requirements of the ublog .deb, in a venv.
 """
@@ -90,12 +96,16 @@ def build_bare(workdir: Path, tree: Path) -> tuple[float, Path]:
     (bare / "debian" / "source").mkdir(parents=True)
     wheelhouse = tree / "dist" / "wheelhouse"
     rules = bare / "debian" / "rules"
-    rules.write_text(BARE_RULES.replace("WHEELHOUSE", str(wheelhouse)))
+    shared = tree / "packaging" / "shared"
+    rules.write_text(
+        BARE_RULES.replace("WHEELHOUSE", str(wheelhouse)).replace("SHARED", str(shared))
+    )
     rules.chmod(0o755)
     (bare / "debian" / "control").write_text(BARE_CONTROL)
     (bare / "debian" / "changelog").write_text(BARE_CHANGELOG)
     (bare / "debian" / "source" / "format").write_text("3.0 (native)\n")
     shutil.copy(tree / "requirements" / "deb.txt", bare / "requirements.txt")
+    shutil.copy(tree / "requirements" / "build.txt", bare / "build-requirements.txt")
     elapsed = timed(
         ["env", "DEB_BUILD_OPTIONS=nocheck", "debian/rules", "binary"],
         bare,

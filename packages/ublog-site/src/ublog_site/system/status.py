@@ -5,7 +5,7 @@ import pwd
 from collections.abc import Callable
 
 from ..config import Config
-from . import backup
+from . import backup, libraries
 from .commands import ctl, run, systemd_running
 from .database import Database, has_schema
 from .errors import AdminError
@@ -34,6 +34,28 @@ def _units(say) -> bool:  # pragma: no cover (tests/install)
         say(f"service:  {unit} {active}")
         healthy &= unit == "ublog.service" or active == "active"
     return healthy
+
+
+def _libraries(say) -> None:  # pragma: no cover (tests/install)
+    """Libraries replaced on disk (a security update) that the running
+    units still map: they need a restart to use the new ones."""
+    stale = {}
+    for unit in ("ublog.service", "ublog-mailer.service"):
+        out = run(
+            ["systemctl", "show", "-P", "ControlGroup", unit],
+            what="systemctl",
+            check=False,
+        )
+        group = out.stdout.decode().strip()
+        for path in libraries.replaced_libraries(libraries.cgroup_pids(group)):
+            stale.setdefault(path, set()).add(unit)
+    if not stale:
+        say("libraries: the running services use the installed ones")
+        return
+    units = sorted(set().union(*stale.values()))
+    names = ", ".join(sorted(path.rsplit("/", 1)[1] for path in stale))
+    say(f"libraries: replaced since the services started: {names}")
+    say(f"           restart to use them: systemctl restart {' '.join(units)}")
 
 
 def _mail(config: Config, say, service_user: str) -> bool:
@@ -82,6 +104,7 @@ def status(
     say(f"database: {db.engine} {db.name} ({where}): {state}")
     if systemd_running():
         healthy &= _units(say)
+        _libraries(say)
     else:
         say("service:  systemd is not running here (no service state)")
     if schema and config["ublog", "role"] != "lb":
