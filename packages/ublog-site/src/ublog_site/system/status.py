@@ -40,7 +40,7 @@ def _libraries(say) -> None:  # pragma: no cover (tests/install)
     """Libraries replaced on disk (a security update) that the running
     units still map: they need a restart to use the new ones."""
     stale = {}
-    for unit in ("ublog.service", "ublog-mailer.service"):
+    for unit in (u for u in UNITS if u.endswith(".service")):
         out = run(
             ["systemctl", "show", "-P", "ControlGroup", unit],
             what="systemctl",
