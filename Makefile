@@ -54,7 +54,7 @@ VENV := .venv
 TOOLS_STAMP := $(VENV)/.tools-stamp
 DEPS_STAMP := $(CACHE_DIR)/.system-deps-stamp
 
-.PHONY: all python deb rpm rpm-test repo app-debs bench check tox lint packaging install-test run clean distclean deps
+.PHONY: all python deb rpm rpm-test repo upgrade-closure app-debs bench check tox lint packaging install-test run clean distclean deps
 
 all: python deb rpm
 
@@ -108,6 +108,14 @@ $(REPO_STAMP): $(DEB_STAMP) $(RPM_STAMP) $(PYTHON_STAMP) requirements/repo.txt \
 	$(BUILD) repo >/dev/null
 	touch $@
 
+# The Debian 13 packages a Debian 12 host with ublog upgrades from (the
+# release-upgrade test's local mirror), cached under CACHE_DIR.
+UPGRADE_STAMP := dist/.upgrade-closure
+upgrade-closure: $(UPGRADE_STAMP)
+$(UPGRADE_STAMP): $(DEB_STAMP) $(TOOL_CORE) $(T)/upgrade_closure.py $(T)/base_root.py
+	$(BUILD) upgrade-closure >/dev/null
+	touch $@
+
 # python3-ublog-posts / python3-ublog-accounts: the apps the Debian way
 # (dh + pybuild, pyproject plugin), built in a chroot of the first release
 # whose python3-django they accept.
@@ -119,7 +127,7 @@ $(APP_DEBS_STAMP): $(PYTHON_STAMP) $(call source_files,packaging/debian-apps) \
 	touch $@
 
 # Everything a maintainer runs before a release.
-check: all repo app-debs
+check: all repo app-debs upgrade-closure
 	$(BUILD) check-pythons
 	tox run-parallel --parallel 2 --parallel-no-spinner
 	$(MAKE) rpm-test

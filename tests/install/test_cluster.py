@@ -42,7 +42,7 @@ from support.leftovers import new_name
 from support.load import LIMITS as LOAD_LIMITS
 from support.load import POST_TEXT, Load
 from support.localrepo import add_repo, apt, install_ublog
-from support.site import image_src, login, publish, wait_for_200
+from support.site import create_superuser, image_src, login, publish, wait_for_200
 from support.testbed import Testbed
 from ublog_build.releases import RELEASES
 
@@ -260,11 +260,7 @@ def check_cluster(db, app1, app2, lb, deb, next_deb, media):
     assert lb.host_address in log and LB not in log, log
 
     # --- a login through one host holds on the other -------------------------------
-    app1.run(
-        ["ublog-ctl", "createsuperuser", "--no-input", "--username", "alice"]
-        + ["--email", "alice@example.org"],
-        env={"DJANGO_SUPERUSER_PASSWORD": USER_PASSWORD},
-    )
+    create_superuser(app1, "alice", USER_PASSWORD)
     login(web, "alice", USER_PASSWORD)
     for _ in range(6):  # round robin: each host serves some of these
         assert 'class="site-user">alice<' in web.get("/").text

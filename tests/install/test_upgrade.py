@@ -23,48 +23,23 @@ from support.db import psql
 from support.figures import report
 from support.images import png_bytes
 from support.load import LIMITS as LOAD_LIMITS
-from support.load import POST_TEXT, Load
+from support.load import Load
 from support.localrepo import add_repo, apt, install_ublog
-from support.site import configure, like, login, publish, wait_for_200
+from support.site import (
+    configure,
+    create_superuser,
+    like,
+    login,
+    publish,
+    wait_for_200,
+)
+from support.snapshot import VISITOR, counts, made_under_load, media_sums
 from support.testbed import Testbed
 from ublog_build.releases import RELEASES
 
 PASSWORD = "correct horse battery"
 #: The release installed and upgraded (the oldest).
 OLDEST = RELEASES[0]
-#: The visitor who logs in and likes during the upgrade.
-VISITOR = "bob"
-
-
-def counts(tb):
-    """Posts, likes and users, without what the visitors under load made."""
-    sql = (
-        "SELECT (SELECT count(*) FROM ublog_posts_post"
-        f"   WHERE text NOT LIKE '{POST_TEXT}%'),"
-        " (SELECT count(*) FROM ublog_posts_like l JOIN auth_user u"
-        f"   ON u.id = l.user_id WHERE u.username <> '{VISITOR}'),"
-        " (SELECT count(*) FROM auth_user)"
-    )
-    return psql(tb, sql, "ublog")
-
-
-def made_under_load(tb) -> tuple[int, int]:
-    """The visitors' posts, and the likes of the one who logged in."""
-    sql = (
-        "SELECT (SELECT count(*) FROM ublog_posts_post"
-        f"   WHERE text LIKE '{POST_TEXT}%'),"
-        " (SELECT count(*) FROM ublog_posts_like l JOIN auth_user u"
-        f"   ON u.id = l.user_id WHERE u.username = '{VISITOR}')"
-    )
-    posts, likes = psql(tb, sql, "ublog").split("|")
-    return int(posts), int(likes)
-
-
-def media_sums(tb):
-    out = tb.run(
-        "cd /var/lib/ublog/media && find . -type f | sort | xargs -r sha256sum"
-    )
-    return out.stdout
 
 
 def test_upgrade_keeps_everything_and_failures_are_clear(
@@ -79,11 +54,7 @@ def test_upgrade_keeps_everything_and_failures_are_clear(
 
         # --- data: users, posts with images, likes -----------------------------
         for name in ("alice", VISITOR):
-            tb.run(
-                ["ublog-ctl", "createsuperuser", "--no-input", "--username", name]
-                + ["--email", f"{name}@example.org"],
-                env={"DJANGO_SUPERUSER_PASSWORD": PASSWORD},
-            )
+            create_superuser(tb, name, PASSWORD)
         anonymous = tb.session()
         pks = [
             publish(anonymous, f"anonymous {i}", png_bytes(2 + i), "photo.png")

@@ -52,6 +52,10 @@ class Load(threading.Thread):
         self.stop = threading.Event()
         self.sent: Counter[str] = Counter()  # requests answered as expected
         self.failed: list[str] = []
+        self.failed_at: list[float] = []  # time.monotonic() of each failure
+        # Failures by cause: the error's name (ConnectionRefusedError, ...) or
+        # the HTTP status.
+        self.causes: Counter[str] = Counter()
         self.liked: bool | None = None  # after the last like that got through
         self.user: HttpSession | None = None
 
@@ -73,6 +77,17 @@ class Load(threading.Thread):
             f"{len(self.failed)} failed {self.failed[:5]}"
         )
 
+    def outages(self, gap: float = 1.0) -> list[float]:
+        """How long each run of failures lasted, in seconds: failures less
+        than ``gap`` apart belong to the same run."""
+        runs: list[list[float]] = []
+        for at in self.failed_at:
+            if runs and at - runs[-1][1] < gap:
+                runs[-1][1] = at
+            else:
+                runs.append([at, at])
+        return [round(end - start, 1) for start, end in runs]
+
     def run(self) -> None:
         deadline = time.monotonic() + self.limit
         anonymous = HttpSession(self.base_url)
@@ -91,13 +106,19 @@ class Load(threading.Thread):
         try:
             response = method(*args, **kwargs)
         except (OSError, http.client.HTTPException) as exc:
-            self.failed.append(f"{kind}: {exc!r}")
+            reason = getattr(exc, "reason", exc)  # URLError wraps the OSError
+            self._fail(f"{kind}: {exc!r}", type(reason).__name__)
             return None
         if response.status != expect:
-            self.failed.append(f"{kind}: HTTP {response.status}")
+            self._fail(f"{kind}: HTTP {response.status}", f"HTTP {response.status}")
             return None
         self.sent[kind] += 1
         return response
+
+    def _fail(self, what: str, cause: str) -> None:
+        self.failed.append(what)
+        self.causes[cause] += 1
+        self.failed_at.append(time.monotonic())
 
     def _anonymous_post(self, web: HttpSession) -> None:
         if self._send("GET new-post form", web.get, "/new/"):

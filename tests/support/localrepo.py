@@ -5,7 +5,8 @@ indexes them (``apt-ftparchive``), makes that directory an apt source and
 updates from it alone (the Debian mirror is unreachable: the dependencies
 come from the base root's prefetched .debs). :func:`apt` runs apt-get with
 Debian's default of installing Recommends; :func:`install_ublog` does both
-and checks that the postinst's setup completed.
+and checks that the postinst's setup completed. :func:`flat_repo` makes
+such a repository on the host (for a bind mount).
 """
 
 from __future__ import annotations
@@ -30,6 +31,20 @@ def apt(tb, *args: str, timeout: float = 600, recommends: bool = True):
         f"-o APT::Install-Recommends={str(recommends).lower()} " + " ".join(args),
         timeout=timeout,
     )
+
+
+def flat_repo(directory: Path, debs) -> Path:
+    """``directory`` (made) holding hard links to ``debs`` and their
+    ``Packages`` index: the source ``deb [trusted=yes] file:DIR ./``."""
+    directory.mkdir(parents=True)
+    for deb in debs:
+        (directory / deb.name).hardlink_to(deb)
+    packages = subprocess.run(
+        ["apt-ftparchive", "packages", "."],
+        cwd=directory, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    (directory / "Packages").write_text(packages)
+    return directory
 
 
 def add_repo(tb, *debs: Path) -> None:

@@ -44,6 +44,15 @@ def wait_for_200(
         time.sleep(0.2)
 
 
+def create_superuser(tb, username: str, password: str = PASSWORD) -> None:
+    """``ublog-ctl createsuperuser`` in the testbed (mail at example.org)."""
+    tb.run(
+        ["ublog-ctl", "createsuperuser", "--no-input", "--username", username]
+        + ["--email", f"{username}@example.org"],
+        env={"DJANGO_SUPERUSER_PASSWORD": password},
+    )
+
+
 def login(web: HttpSession, username: str, password: str) -> Response:
     """Log in through the form; the answer is the redirect to the next page."""
     web.get("/accounts/login/")

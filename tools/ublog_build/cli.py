@@ -24,7 +24,6 @@ TABLE_FIELDS = {
 RELEASE_FIELDS = [f.name for f in dataclasses.fields(releases.Release)] + [
     "version_suffix",
     "python_abi",
-    "next_python",
     "label",
 ]
 
@@ -114,6 +113,11 @@ def cmd_repo(args):
     return module("repo").build(refresh=args.refresh)
 
 
+def cmd_upgrade_closure(args):
+    """the Debian packages a host with ublog upgrades to the next release from"""
+    return module("upgrade_closure").build(refresh=args.refresh)
+
+
 def cmd_app_debs(args):
     """the per-app Debian packages, into dist/debian-apps"""
     if args.minbase:
@@ -165,6 +169,9 @@ def parser() -> argparse.ArgumentParser:
     )
     subs["repo"].add_argument(
         "--refresh", action="store_true", help="recompute the closures (network)"
+    )
+    subs["upgrade-closure"].add_argument(
+        "--refresh", action="store_true", help="recompute it (network)"
     )
     subs["app-debs"].add_argument(
         "--minbase", action="store_true", help="only their release's minbase tarball"

@@ -51,12 +51,6 @@ class Release:
         return "cp" + self.python.replace(".", "")
 
     @property
-    def next_python(self) -> str:
-        """The first Python version that is *not* this release's."""
-        major, minor = self.python.split(".")
-        return f"{major}.{int(minor) + 1}"
-
-    @property
     def label(self) -> str:
         return f"Debian {self.number} ({self.codename})"
 

@@ -107,7 +107,7 @@ def test_postgresql(build, tmp_path):
         f"password_file = {tmp_path / 'pw'}\nconn_max_age = 60\n"
     )
     assert conf["DATABASES"]["default"] == {
-        "ENGINE": "django.db.backends.postgresql",
+        "ENGINE": "ublog_site.db.postgresql",
         "NAME": "ublog",
         "USER": "ublog",
         "PASSWORD": "sekrit",
@@ -115,11 +115,11 @@ def test_postgresql(build, tmp_path):
         "PORT": "5433",
         "CONN_MAX_AGE": 60,
         "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": {"sslmode": "verify-full"},
+        "OPTIONS": {"connect_wait": 30, "sslmode": "verify-full"},
     }
     local = build(f"[ublog]\nsecret_key = {SECRET}\n")["DATABASES"]["default"]
     assert (local["HOST"], local["PORT"], local["PASSWORD"]) == ("", "", "")
-    assert local["OPTIONS"] == {}
+    assert local["OPTIONS"] == {"connect_wait": 30}
     # Persistent connections by default, checked before reuse.
     assert (local["CONN_MAX_AGE"], local["CONN_HEALTH_CHECKS"]) == (60, True)
     fresh = build(f"[ublog]\nsecret_key = {SECRET}\n[database]\nconn_max_age = 0\n")

@@ -132,6 +132,21 @@ def test_local_hosts_lists_loopback_and_this_host():
     assert socket.gethostname() in hosts
 
 
+def test_a_configuration_from_another_host_names_this_one_unlisted():
+    """What a restore from another host warns about: this machine's own
+    names and addresses its allowed_hosts lacks (loopback aside)."""
+    import socket
+
+    here = socket.gethostname()
+    other = ["blog.example.org", "localhost", "127.0.0.1", "192.0.2.7"]
+    assert here in configfile.unlisted_local_hosts(other)
+    assert "localhost" not in configfile.unlisted_local_hosts(other)
+    assert configfile.unlisted_local_hosts(configfile.local_hosts()) == []
+    assert configfile.unlisted_local_hosts(["*"]) == []
+    # Django's ".example.org" allows example.org and its subdomains.
+    assert here not in configfile.unlisted_local_hosts(["." + here])
+
+
 def test_setup_refuses_a_broken_config_with_the_key_named(site):
     site.config_path.write_text("[database]\nport = abc\n")
     if os.geteuid() != 0:
@@ -181,6 +196,47 @@ def test_backup_restore_roundtrip_and_rotation(site):
     backup.create(config, "0.1.0")
     remaining = backup.list_backups(config["backup", "dir"])
     assert len(remaining) == 2 and made not in remaining
+
+
+def test_backups_hold_the_configuration_and_restore_it(site):
+    """The secret key travels with the backup (a restored site keeps its
+    sessions and signed links); the replaced ublog.conf is kept."""
+    config = setup(site, say=lambda line: None)
+    conf = site.config_path
+    original = conf.read_text()
+    made = backup.create(config, "0.1.0")
+    assert stat.S_IMODE(made.config.stat().st_mode) == 0o600
+    with tarfile.open(made.config) as tar:
+        assert tar.extractfile("./ublog.conf").read().decode() == original
+    changed = original.replace(TEST_SECRET_KEY, "another-secret-" + "x" * 50)
+    conf.write_text(changed)
+    conf.chmod(0o640)
+    assert backup.restore(config, backup.find(config, made.stem)) is True
+    assert conf.read_text() == original
+    assert stat.S_IMODE(conf.stat().st_mode) == 0o640
+    assert Path(f"{conf}.pre-restore").read_text() == changed
+    # A backup made before configurations were part of them: no config.
+    made.config.unlink()
+    conf.write_text(changed)
+    assert backup.restore(config, backup.find(config, made.stem)) is False
+    assert conf.read_text() == changed
+
+
+def test_a_backup_whose_configuration_does_not_load_restores_nothing(site):
+    config = setup(site, say=lambda line: None)
+    made = backup.create(config, "0.1.0")
+    db_path = config["ublog", "data_dir"] / "db.sqlite3"
+    made.config.unlink()
+    broken = made.config.with_suffix(".tmp")
+    broken.mkdir()
+    (broken / "ublog.conf").write_text("[ublog]\nsecret_key = short\n[nope\n")
+    with tarfile.open(made.config, "w:gz") as tar:
+        tar.add(broken, arcname=".")
+    before_conf, before_db = site.config_path.read_bytes(), db_path.read_bytes()
+    with pytest.raises(AdminError, match="its ublog.conf does not load"):
+        backup.restore(config, backup.find(config, made.stem))
+    assert site.config_path.read_bytes() == before_conf
+    assert db_path.read_bytes() == before_db
 
 
 def test_restore_refuses_what_is_not_a_backup(site, tmp_path):

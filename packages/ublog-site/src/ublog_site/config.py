@@ -262,6 +262,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "",
         ),
         "conn_max_age": Key(_integer(0), 60),
+        "connect_wait": Key(_duration(0, 300), 30),
     },
     "email": {
         "backend": Key(_choice("smtp", "console", "file"), "smtp"),

@@ -4,8 +4,8 @@ Every Django management command passes through (``migrate``,
 ``createsuperuser``, ``collectstatic``, ...); ``check`` alone runs the full
 report (``--deploy --database default``). The admin verbs that act on the
 system (``setup``, ``unsetup``, ``status``, ``backup``, ``restore``,
-``checkconfig``) live in :mod:`ublog_site.system` and run without loading
-Django settings.
+``pg-upgrade``, ``checkconfig``, ``role``: :data:`system.cli.VERBS`) live
+in :mod:`ublog_site.system` and run without loading Django settings.
 """
 
 import os
@@ -14,20 +14,11 @@ import sys
 from importlib.metadata import version
 
 from ublog_site.config import ConfigError, load_config
+from ublog_site.system.cli import VERBS as ADMIN_VERBS
 
 SETTINGS_MODULE = "ublog_site.settings"
 #: The system user the packaged service runs as.
 SERVICE_USER = "ublog"
-#: Admin verbs acting on the system, run without Django settings.
-ADMIN_VERBS = (
-    "setup",
-    "unsetup",
-    "status",
-    "backup",
-    "restore",
-    "checkconfig",
-    "role",
-)
 
 
 def _as_service_user(argv) -> list[str] | None:

@@ -143,7 +143,8 @@ if CONFIG["database", "engine"] == "sqlite":
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.postgresql",
+            # Django's, waiting for a restarting server (ublog_site.db).
+            "ENGINE": "ublog_site.db.postgresql",
             "NAME": CONFIG["database", "name"],
             "USER": CONFIG["database", "user"],
             "PASSWORD": CONFIG.database_password,
@@ -152,11 +153,14 @@ else:
             "PORT": str(CONFIG["database", "port"] or ""),
             "CONN_MAX_AGE": CONFIG["database", "conn_max_age"],
             "CONN_HEALTH_CHECKS": CONFIG["database", "conn_max_age"] > 0,
-            "OPTIONS": (
-                {"sslmode": CONFIG["database", "sslmode"]}
-                if CONFIG["database", "sslmode"]
-                else {}
-            ),
+            "OPTIONS": {
+                "connect_wait": CONFIG["database", "connect_wait"],
+                **(
+                    {"sslmode": CONFIG["database", "sslmode"]}
+                    if CONFIG["database", "sslmode"]
+                    else {}
+                ),
+            },
         }
     }
 

@@ -1,9 +1,15 @@
 """Backups of the database and the media, and restoring them.
 
-A backup is two files in ``[backup] dir`` sharing one stem,
+A backup is files in ``[backup] dir`` sharing one stem,
 ``ublog-<UTC time>-<version>``: ``.dump`` (``pg_dump --format=custom``, or a
-copy of the SQLite file made with its online backup API) and
-``.media.tar.gz``. Only the newest ``[backup] keep`` backups are kept.
+copy of the SQLite file made with its online backup API),
+``.media.tar.gz`` and ``.config.tar.gz``: the configuration's directory
+(/etc/ublog: ublog.conf and its secret key, without which sessions, signed
+links and password-reset tokens of the restored site would all be invalid).
+Only the newest ``[backup] keep`` backups are kept. Restoring puts back the
+database, the media and ublog.conf (checked to load first; the one it
+replaces is kept as ``ublog.conf.pre-restore``); backups made before the
+configuration was part of them restore without it.
 """
 
 import os
@@ -15,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import Config
+from ..config import Config, ConfigError, load_config
 from .commands import run
 from .database import Database
 from .errors import AdminError
@@ -32,6 +38,11 @@ class Backup:
     @property
     def stem(self) -> str:
         return self.dump.name.removesuffix(".dump")
+
+    @property
+    def config(self) -> Path:
+        """The configuration's archive (older backups have none)."""
+        return self.dump.with_name(f"{self.stem}.config.tar.gz")
 
 
 def _stamp() -> str:
@@ -72,6 +83,8 @@ def create(config: Config, version: str) -> Backup:
             else:
                 _sqlite_copy(db.sqlite_path, out.name)
         _write_media_tar(config["ublog", "media_root"], target.media)
+        if config.source is not None:
+            _write_tar(config.source.parent, target.config, ".config.")
         os.rename(partial, target.dump)
     finally:
         partial.unlink(missing_ok=True)
@@ -110,12 +123,17 @@ def _sqlite_copy(source: Path, destination: str) -> None:
 
 
 def _write_media_tar(media_root: Path, target: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".media.")
+    _write_tar(media_root, target, ".media.")
+
+
+def _write_tar(directory: Path, target: Path, prefix: str) -> None:
+    """``directory`` (if any) as a gzipped tar only root can read."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=prefix)
     os.close(fd)
     try:
         with tarfile.open(tmp, "w:gz") as tar:
-            if media_root.is_dir():
-                tar.add(media_root, arcname=".")
+            if directory.is_dir():
+                tar.add(directory, arcname=".")
         os.chmod(tmp, 0o600)
         os.rename(tmp, target)
     finally:
@@ -130,6 +148,7 @@ def rotate(directory: Path, keep: int) -> list[Backup]:
     for old in doomed:
         old.dump.unlink()
         old.media.unlink()
+        old.config.unlink(missing_ok=True)
     return doomed
 
 
@@ -149,19 +168,68 @@ def find(config: Config, name: str) -> Backup:
     return Backup(path, media)
 
 
-def restore(config: Config, backup: Backup) -> None:
-    """Replace the database and the media with those of ``backup``."""
+def restore(config: Config, backup: Backup) -> bool:
+    """Replace the database, the media and ublog.conf with those of
+    ``backup``; True when the configuration was restored too."""
     db = Database.from_config(config)
     head = backup.dump.read_bytes()[:16]
+    if db.is_postgresql and not head.startswith(PG_MAGIC):
+        raise AdminError(f"{backup.dump} is not a pg_dump custom-format file")
+    if not db.is_postgresql and head != SQLITE_MAGIC:
+        raise AdminError(f"{backup.dump} is not an SQLite database")
+    saved = _saved_config(backup.config) if config.source is not None else None
     if db.is_postgresql:
-        if not head.startswith(PG_MAGIC):
-            raise AdminError(f"{backup.dump} is not a pg_dump custom-format file")
         _pg_restore(db, backup.dump)
     else:
-        if head != SQLITE_MAGIC:
-            raise AdminError(f"{backup.dump} is not an SQLite database")
         _sqlite_copy(backup.dump, str(db.sqlite_path))
     _restore_media(backup.media, config["ublog", "media_root"])
+    if saved is None:
+        return False
+    _replace_config(config.source, saved)
+    return True
+
+
+def _saved_config(archive: Path) -> bytes | None:
+    """ublog.conf from a backup's configuration archive, checked to load
+    (None for a backup made without one)."""
+    if not archive.is_file():
+        return None
+    with tarfile.open(archive) as tar:
+        try:
+            member = tar.getmember("./ublog.conf")
+        except KeyError:
+            raise AdminError(f"{archive} holds no ublog.conf") from None
+        if not member.isfile():
+            raise AdminError(f"{archive}: ublog.conf is not a file")
+        data = tar.extractfile(member).read()
+    with tempfile.TemporaryDirectory(prefix="ublog-restore.") as tmp:
+        probe = Path(tmp, "ublog.conf")
+        probe.write_bytes(data)
+        try:
+            load_config({"UBLOG_CONFIG": str(probe)})
+        except ConfigError as exc:
+            raise AdminError(
+                f"{archive}: its ublog.conf does not load: {exc}", "nothing restored"
+            ) from None
+    return data
+
+
+def _replace_config(path: Path, data: bytes) -> None:
+    """``path`` gets ``data``, same owner and mode; the file it replaces is
+    kept as ``<path>.pre-restore``."""
+    stat = path.stat() if path.exists() else None
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".ublog.conf.")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.chmod(tmp, stat.st_mode & 0o7777 if stat else 0o640)
+        if stat:
+            os.chown(tmp, stat.st_uid, stat.st_gid)
+            shutil.copy2(path, path.with_name(path.name + ".pre-restore"))
+        os.rename(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def _restore_media(archive: Path, media_root: Path) -> None:

@@ -7,13 +7,22 @@ from importlib.metadata import version
 from pathlib import Path
 
 from ..config import SYSTEM_CONFIG, ConfigError, load_config
-from . import backup
+from . import backup, configfile, pg_upgrade
 from .commands import require_root
 from .errors import AdminError
 from .setup import Options, load, setup, unsetup
 from .status import status
 
-VERBS = ("setup", "unsetup", "status", "backup", "restore", "checkconfig", "role")
+VERBS = (
+    "setup",
+    "unsetup",
+    "status",
+    "backup",
+    "restore",
+    "pg-upgrade",
+    "checkconfig",
+    "role",
+)
 
 
 def _config_path() -> Path:
@@ -34,6 +43,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list the backups")
     p = verbs.add_parser("restore", help="restore a backup made by `backup`")
     p.add_argument("backup", help="a .dump file, or its name in [backup] dir")
+    p = verbs.add_parser(
+        "pg-upgrade",
+        help="move the database to the newest installed PostgreSQL (after a backup)",
+    )
+    p.add_argument(
+        "--cleanup",
+        action="store_true",
+        help="drop the old clusters once the site runs on the newest one",
+    )
     verbs.add_parser("checkconfig", help="validate the configuration only")
     p = verbs.add_parser("role", help="print this host's role ([ublog] role)")
     p.add_argument(
@@ -82,9 +100,34 @@ def run(argv: list[str]) -> int:
         made = backup.create(config, version("ublog-site"))
         say(f"backup written: {made.dump} and {made.media.name}")
         return 0
+    if args.verb == "pg-upgrade":
+        if args.cleanup:
+            pg_upgrade.cleanup(config, say)
+            return 0
+
+        def backup_first():
+            made = backup.create(config, version("ublog-site"))
+            say(f"backup written: {made.dump} and {made.media.name}")
+
+        pg_upgrade.upgrade(config, backup_first, say)
+        return 0
     found = backup.find(config, args.backup)
-    backup.restore(config, found)
-    say(f"restored {found.stem}; restart the service: systemctl restart ublog")
+    if backup.restore(config, found):
+        say(
+            f"restored {found.stem}, its ublog.conf included (the one it replaced "
+            f"is {config.source}.pre-restore); apply it: ublog-ctl setup && "
+            "systemctl restart ublog"
+        )
+        restored = load_config({"UBLOG_CONFIG": str(config.source)})
+        unlisted = configfile.unlisted_local_hosts(restored["ublog", "allowed_hosts"])
+        if unlisted:
+            say(
+                "note: the restored [ublog] allowed_hosts does not name this host "
+                f"({', '.join(unlisted)}): visitors who reach the site by those get "
+                "400 Bad Request; point the site's name at this host, or add them"
+            )
+    else:
+        say(f"restored {found.stem}; restart the service: systemctl restart ublog")
     return 0
 
 

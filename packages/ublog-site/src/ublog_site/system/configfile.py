@@ -45,6 +45,25 @@ def local_hosts() -> list[str]:
     return unique
 
 
+def unlisted_local_hosts(allowed_hosts: list[str]) -> list[str]:
+    """This machine's names and addresses (loopback aside) that
+    ``allowed_hosts`` does not allow: what a configuration restored from
+    another host answers with 400 Bad Request."""
+    if "*" in allowed_hosts:
+        return []
+    loopback = {"localhost", "127.0.0.1", "[::1]"}
+    return [
+        host
+        for host in local_hosts()
+        if host not in loopback
+        and not any(
+            host == allowed
+            or (allowed.startswith(".") and f".{host}".endswith(allowed))
+            for allowed in allowed_hosts
+        )
+    ]
+
+
 def render(secret_key: str, allowed_hosts: list[str]) -> str:
     """The example configuration with the install-time values set."""
     text = files("ublog_site").joinpath("conf/ublog.conf.example").read_text()

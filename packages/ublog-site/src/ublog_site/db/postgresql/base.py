@@ -1,0 +1,51 @@
+"""Django's PostgreSQL backend, waiting for a server that is restarting.
+
+An ``apt upgrade`` of PostgreSQL (a security update, a release upgrade)
+restarts the cluster: for a few seconds its socket is gone, then it answers
+"the database system is starting up" (or "shutting down"). Django would
+answer every request of that window with a 500. Here a new connection that
+fails that way is tried again, with a growing pause, for up to
+``OPTIONS["connect_wait"]`` seconds (``[database] connect_wait``); the
+request waits instead of failing. Any other error (a wrong password, a
+missing database) fails at once, as before.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.db.backends.postgresql import base
+
+#: What libpq says while the server restarts.
+RESTARTING = (
+    "No such file or directory",  # the socket is gone
+    "Connection refused",  # TCP, nothing listening yet
+    "the database system is starting up",
+    "the database system is shutting down",
+    "the database system is not yet accepting connections",
+    "the database system is in recovery mode",
+)
+
+
+def restarting(error: Exception) -> bool:
+    """Whether a connection error says the server is (re)starting."""
+    return any(text in str(error) for text in RESTARTING)
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def get_connection_params(self):
+        params = super().get_connection_params()
+        self.connect_wait = float(params.pop("connect_wait", 0))
+        return params
+
+    def get_new_connection(self, conn_params):
+        deadline = time.monotonic() + getattr(self, "connect_wait", 0)
+        pause = 0.1
+        while True:
+            try:
+                return super().get_new_connection(conn_params)
+            except base.Database.OperationalError as error:
+                if not restarting(error) or time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)

@@ -1,0 +1,91 @@
+"""ublog_site.db.postgresql: a new connection waits for a restarting server.
+
+A real server (the session's throwaway cluster) is reached through a socket
+directory that first has no socket, as while PostgreSQL restarts, and gets
+one a second later: the connection waits and succeeds. Without
+``connect_wait`` it fails at once, and so does an error that is not a
+restart (a database that does not exist), however long the wait.
+"""
+
+import os
+import threading
+import time
+
+import pytest
+from django.db.utils import ConnectionHandler, OperationalError
+
+
+def wrapper(host: str, name: str, user: str, wait: float):
+    handler = ConnectionHandler(
+        {
+            "default": {
+                "ENGINE": "ublog_site.db.postgresql",
+                "NAME": name,
+                "USER": user,
+                "HOST": host,
+                "OPTIONS": {"connect_wait": wait},
+            }
+        }
+    )
+    return handler["default"]
+
+
+@pytest.fixture(autouse=True)
+def unblocked(django_db_blocker):
+    """These tests make their own connections (pytest-django blocks them)."""
+    with django_db_blocker.unblock():
+        yield
+
+
+@pytest.fixture
+def socket_later(postgresql, tmp_path):
+    """A socket directory with no socket, which becomes the server's after
+    a second (a symbolic link replaced atomically)."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    alias = tmp_path / "socket"
+    alias.symlink_to(empty)
+
+    ready = threading.Event()
+
+    def restart():
+        time.sleep(1.0)
+        link = tmp_path / "new-link"
+        link.symlink_to(postgresql.host)
+        os.replace(link, alias)
+        ready.set()
+
+    thread = threading.Thread(target=restart)
+    thread.start()
+    yield str(alias), ready
+    thread.join()
+
+
+def test_a_new_connection_waits_for_the_server(postgresql, socket_later):
+    host, ready = socket_later
+    connection = wrapper(host, "postgres", postgresql.user, wait=10)
+    assert not ready.is_set()  # no socket yet when it starts connecting
+    connection.ensure_connection()
+    assert ready.is_set()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            assert cursor.fetchone() == (1,)
+    finally:
+        connection.close()
+
+
+def test_without_a_wait_it_fails_at_once(postgresql, socket_later):
+    host, ready = socket_later
+    connection = wrapper(host, "postgres", postgresql.user, wait=0)
+    with pytest.raises(OperationalError, match="No such file or directory"):
+        connection.ensure_connection()
+    assert not ready.is_set()
+
+
+def test_other_errors_fail_at_once(postgresql):
+    connection = wrapper(postgresql.host, "no_such_database", postgresql.user, 10)
+    started = time.monotonic()
+    with pytest.raises(OperationalError, match="does not exist"):
+        connection.ensure_connection()
+    assert time.monotonic() - started < 1
