@@ -36,13 +36,22 @@ from support.artifacts import deb_version, upstream_version
 from support.clients import network, race, wait_for_window
 from support.db import django
 from support.figures import report
+from support.httpclient import HttpSession, unverified
 from support.images import png_bytes
 from support.lan import Lan
 from support.leftovers import new_name
 from support.load import LIMITS as LOAD_LIMITS
 from support.load import POST_TEXT, Load
 from support.localrepo import add_repo, apt, install_ublog
-from support.site import create_superuser, image_src, login, publish, wait_for_200
+from support.site import (
+    CONF,
+    create_superuser,
+    image_src,
+    login,
+    publish,
+    wait_for_200,
+    with_settings,
+)
 from support.testbed import Testbed
 from ublog_build.releases import RELEASES
 
@@ -55,6 +64,7 @@ SECRET_KEY = secrets.token_urlsafe(50)
 LOCK_KEY = int.from_bytes(b"ublog", "big")  # see ublog_site's preparedb
 USER_PASSWORD = "correct horse battery 7"
 PG_CONF = f"/etc/postgresql/{RELEASE.postgresql}/main"
+LB_SITE = "/etc/nginx/sites-available/ublog-lb"
 #: The rolling upgrade's load runs with these (every other limit as packaged).
 LIMITS = "[limits]\n" + "".join(
     f"{key} = {value}\n" for key, value in LOAD_LIMITS.items()
@@ -141,9 +151,10 @@ app_servers = {APP1}:80, {APP2}:80
 
 
 def requests_logged(tb) -> int:
-    """Requests the app host's nginx logged from the load balancer."""
+    """Requests the app host's nginx logged from the load balancer (its
+    health checks, ublog-lb-check's /healthz, aside)."""
     log = tb.run("cat /var/log/nginx/access.log", check=False).stdout
-    return len(log.splitlines())
+    return len([line for line in log.splitlines() if " /healthz " not in line])
 
 
 def test_one_site_on_four_hosts(cluster_root, release_deb, tmp_path, next_deb):
@@ -209,6 +220,92 @@ def logins_logged(tb) -> int:
     return log.count("POST /accounts/login/")
 
 
+def apply(tb, settings: dict[str, dict[str, str]]) -> None:
+    """Add ``settings`` to the host's ublog.conf and run ublog-ctl setup."""
+    before = tb.run(["cat", CONF]).stdout
+    tb.run(["sh", "-c", f"cat > {CONF}"], input=with_settings(before, settings))
+    tb.run(["ublog-ctl", "setup"])
+
+
+def lb_site_has(lb, text: str, present: bool, timeout: float = 30) -> float:
+    """Seconds until the balancer's site does (or does not) contain
+    ``text``; fails after ``timeout``."""
+    started = time.monotonic()
+    while (text in lb.run(["cat", LB_SITE]).stdout) != present:
+        assert time.monotonic() - started < timeout, (text, present)
+        time.sleep(0.5)
+    return time.monotonic() - started
+
+
+def check_health_checks(app1, app2, lb):
+    """ublog-lb-check.service asks every app host's /healthz: one whose
+    application is gone (its nginx answers 502) is taken out of the
+    balancer, and put back once it answers again."""
+    assert lb.run(["systemctl", "is-active", "ublog-lb-check"]).stdout == "active\n"
+    for tb in (app1, app2):  # skipped (ExecCondition), not failed, elsewhere
+        assert tb.run(
+            ["systemctl", "is-failed", "ublog-lb-check"], check=False
+        ).returncode
+    app2.run(["systemctl", "stop", "ublog.socket", "ublog.service"])
+    out = lb_site_has(lb, f"server {APP2}:80 max_fails=1 fail_timeout=5s down;", True)
+    report(
+        "app host without its application taken out of the balancer after",
+        f"{out:.1f} s",
+    )
+    journal = ["journalctl", "-u", "ublog-lb-check", "-o", "cat", "--no-pager"]
+    log = lb.run(journal).stdout
+    assert f"{APP2}:80: /healthz 502" in log and "taken out of the balancer" in log, log
+    before = requests_logged(app1)
+    assert [lb.http("/").status for _ in range(6)] == [200] * 6
+    assert requests_logged(app1) - before == 6  # all to the healthy host
+    app2.run(["systemctl", "start", "ublog.socket"])
+    back = lb_site_has(lb, " down;", False)
+    report("and put back after it answered again", f"{back:.1f} s")
+    assert f"{APP2}:80: /healthz answers again" in lb.run(journal).stdout
+
+
+def check_tls_at_the_balancer(app1, app2, lb):
+    """The balancer ends TLS (self-signed); the app hosts (https = true)
+    believe its X-Forwarded-Proto and nobody else's. Before, each app host's
+    nginx overwrote it with "http" and Django redirected every request to
+    itself."""
+    lb_site_has(lb, " down;", False)  # app1 is back from the test before
+    apply(lb, {"tls": {"mode": "self-signed"}})
+    for tb in (app1, app2):
+        apply(tb, {"ublog": {"https": "true"}})
+    secure = HttpSession(f"https://{lb.address}", tls=unverified())
+    before = {tb.name: requests_logged(tb) for tb in (app1, app2)}
+    answers = [secure.request("/", follow=False) for _ in range(6)]
+    assert [answer.status for answer in answers] == [200] * 6  # no loop
+    served = {tb.name: requests_logged(tb) - before[tb.name] for tb in (app1, app2)}
+    assert all(count > 0 for count in served.values()), served
+    hsts = [
+        v
+        for k, v in answers[0].headers.items()
+        if k.lower() == "strict-transport-security"
+    ]
+    assert hsts == ["max-age=31536000; includeSubDomains"], answers[0].headers
+    plain = lb.session().request("/", follow=False)
+    assert (plain.status, plain.headers["Location"]) == (
+        301,
+        f"https://{lb.address}/",
+    )
+    assert lb.session().request("/healthz").status == 200
+    for tb in (app1, app2):  # Django's check --deploy: no security warning
+        check = tb.run("ublog-ctl check 2>&1").stdout
+        warnings = set(re.findall(r"\((\w+\.[WE]\d+)\)", check))
+        # These app hosts have no MTA (ublog_site.W002 says so); nothing else.
+        assert warnings <= {"ublog_site.W002"}, (tb.name, check)
+    # Anyone else's X-Forwarded-Proto is replaced by the connection's scheme.
+    forged = app1.session().request(
+        "/", headers={"X-Forwarded-Proto": "https"}, follow=False
+    )
+    assert (forged.status, forged.headers["Location"]) == (
+        301,
+        f"https://{app1.address}/",
+    )
+
+
 def check_cluster(db, app1, app2, lb, deb, next_deb, media):
     set_up_database_host(db)
 
@@ -256,7 +353,7 @@ def check_cluster(db, app1, app2, lb, deb, next_deb, media):
     report("requests per app host (of 20 through the balancer)", served)
     assert all(count > 0 for count in served.values()), served
     # The app hosts log the client's address, not the balancer's.
-    log = app1.run("tail -n 5 /var/log/nginx/access.log").stdout
+    log = app1.run("grep -v ' /healthz ' /var/log/nginx/access.log | tail -n 5").stdout
     assert lb.host_address in log and LB not in log, log
 
     # --- a login through one host holds on the other -------------------------------
@@ -327,15 +424,24 @@ def check_cluster(db, app1, app2, lb, deb, next_deb, media):
     assert db_query(db, posted) == str(load.sent["POST anonymous post"])
     assert f"μblog {upstream_version(next_deb)}" in lb.http("/").text
 
+    check_health_checks(app1, app2, lb)
+
     # --- one app host down: the site keeps answering --------------------------------
     app2.run(["systemctl", "stop", "nginx", "ublog.socket", "ublog.service"])
     answers = [lb.http("/").status for _ in range(10)]
     assert answers == [200] * 10, answers
+    # The balancer's /healthz (what a monitor or a DNS fail-over asks) is
+    # the first healthy app host's: 200 while one serves.
+    assert [lb.http("/healthz").status for _ in range(4)] == [200] * 4
     app2.run(["systemctl", "start", "ublog.socket", "nginx"])
     assert app2.http(image).status == 200
-    # The balancer retries a failed host after fail_timeout (5 s).
+    # The health check puts it back; nginx retries a failed host after
+    # fail_timeout (5 s).
+    lb_site_has(lb, " down;", False)
     time.sleep(6)
     app1.run(["systemctl", "stop", "nginx"])
     answers = [lb.http(image).status for _ in range(10)]
     assert answers == [200] * 10, answers
     app1.run(["systemctl", "start", "nginx"])
+
+    check_tls_at_the_balancer(app1, app2, lb)

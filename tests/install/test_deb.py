@@ -8,7 +8,8 @@ typed; then, over HTTP from the host: the site answers through nginx, an
 anonymous post made by a real multipart form POST (with CSRF) shows on the
 list, static files and the uploaded image come from nginx. Both services'
 `systemd-analyze security` exposure is at most 2.0. Then remove (data
-kept: a reinstall shows the old post) and purge (nothing left).
+kept: a reinstall shows the old post) and purge (answered yes to
+ublog/purge_data: nothing left).
 
 Figures (install time, time to the first 200, installed size, the
 systemd-analyze security scores) are printed: run with -s to see them.
@@ -22,6 +23,7 @@ from email import policy
 
 import pytest
 from support.db import psql
+from support.debconf import purge_deletes_data
 from support.figures import report
 from support.images import png_bytes
 from support.localrepo import add_repo, apt
@@ -230,7 +232,8 @@ def test_apt_install_serves_the_site_and_remove_purge_follow_policy(
         assert text in wait_for_200(tb).text
         assert secret[0] in tb.run(["cat", "/etc/ublog/ublog.conf"]).stdout
 
-        # --- purge: nothing left ------------------------------------------------
+        # --- purge, answered yes to ublog/purge_data: nothing left ------------
+        purge_deletes_data(tb)
         apt(tb, "purge", "ublog")
         assert psql(tb, "SELECT count(*) FROM pg_database WHERE datname='ublog'") == "0"
         assert psql(tb, "SELECT count(*) FROM pg_roles WHERE rolname='ublog'") == "0"

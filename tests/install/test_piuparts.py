@@ -1,7 +1,8 @@
 """piuparts on the built .debs, in clean merged-/usr chroots (as Debian 12
 installs are), failing on anything left behind or still running:
 
-* install the oldest release's .deb, purge, compare;
+* install the oldest release's .deb, purge (answering yes to
+  ublog/purge_data: delete the data), compare;
 * Debian's release upgrade: install ublog of the oldest release from an
   archive (a local one holding its .deb, beside Debian's), ``apt-get
   dist-upgrade`` the chroot to the next release (ublog stays, on its
@@ -27,7 +28,8 @@ from ublog_build.paths import cache_dir
 from ublog_build.releases import MIRROR, RELEASES
 
 OLD, NEW = RELEASES[0], RELEASES[1]
-#: piuparts's custom scripts for the release upgrade (run in its chroots).
+#: piuparts's custom scripts (run in its chroots): the release upgrade's,
+#: and the purge's answer to ublog/purge_data (delete the data).
 SCRIPTS = Path(__file__).parent / "piuparts-scripts"
 #: What the next release's systemd and debconf leave behind when purged with
 #: ublog's other dependencies (none of it ublog's): systemd's postinst links
@@ -65,7 +67,11 @@ def piuparts(name: str, options: list[str], deb: Path) -> str:
 
 
 def test_piuparts_install_purge(release_deb):
-    out = piuparts("piuparts", ["-d", OLD.codename], release_deb(OLD))
+    out = piuparts(
+        "piuparts",
+        ["-d", OLD.codename, "--scriptsdir", str(SCRIPTS)],
+        release_deb(OLD),
+    )
     assert "PASS: Installation and purging test." in out
 
 

@@ -1,4 +1,5 @@
-"""`apt purge ublog` drops the database the configuration names, and only it.
+"""`apt purge ublog`, answered yes to ublog/purge_data (delete the data),
+drops the database the configuration names, and only it.
 
 The admin wrote /etc/ublog/ublog.conf before installing: the database is
 ``blogdb``, reached through the socket directory (``host =
@@ -13,6 +14,7 @@ directory for a remote host and dropped nothing, and with no host dropped
 import secrets
 
 from support.db import psql
+from support.debconf import purge_deletes_data
 from support.localrepo import apt, install_ublog
 from support.testbed import Testbed
 
@@ -47,6 +49,7 @@ def test_purge_drops_the_configured_database_only(ublog_root, release_deb, bed_a
             plan
         ), plan
 
+        purge_deletes_data(tb)
         out = apt(tb, "purge", "ublog").stdout
         assert "ublog: dropped the PostgreSQL database blogdb" in out, out[-3000:]
         assert "ublog: dropped the PostgreSQL role ublog" in out

@@ -96,6 +96,8 @@ DEBIAN_EQUIVALENTS = {
     "util-linux": ("deb", "util-linux"),
     "shadow-utils": ("deb", "passwd"),
     "systemd": ("deb", "systemd"),
+    # [tls] mode = self-signed on EL (postgresql's ssl-cert brings it here).
+    "openssl": ("deb", "openssl"),
     # The dynamic loader's hash style, required with any ELF dependency.
     "rtld(GNU_HASH)": ("file", "/lib64/ld-linux-x86-64.so.2"),
 }

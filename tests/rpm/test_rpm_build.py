@@ -82,6 +82,7 @@ def test_provides_only_itself_and_requires_what_it_declares(dist_rpm):
         "config(ublog)",
         "rtld(GNU_HASH)",
         "nginx",
+        "openssl",  # [tls] mode = self-signed makes its pair with it on EL
         "postgresql",
         "postgresql-server",
         "shadow-utils",
@@ -91,6 +92,9 @@ def test_provides_only_itself_and_requires_what_it_declares(dist_rpm):
     # A weak dependency: mail waits in the outbox until an MTA takes it.
     recommends = run(["rpm", "-qp", "--recommends", str(dist_rpm)]).stdout
     assert recommends.split() == ["MTA"]
+    # [tls] mode = acme: certbot's nginx plugin (EPEL), asked for by name.
+    suggests = run(["rpm", "-qp", "--suggests", str(dist_rpm)]).stdout
+    assert suggests.split() == ["python3-certbot-nginx"]
     scripts = run(["rpm", "-qp", "--scripts", str(dist_rpm)]).stdout
     for phase in ("preinstall", "postinstall", "preuninstall", "postuninstall"):
         assert f"{phase} scriptlet (using /bin/sh)" in scripts
@@ -110,7 +114,9 @@ def test_files_flags_modes_and_owners(dist_rpm):
     # Generated at install (secret key), owned but not shipped, never replaced.
     assert files["/etc/ublog/ublog.conf"] == ("cng", "-rw-r-----", "root:ublog")
     assert files["/etc/ublog"] == ("", "drwxr-x---", "root:ublog")
-    assert files["/etc/nginx/conf.d/ublog.conf"] == ("cn", "-rw-r--r--", "root:root")
+    # Written by setup from ublog.conf: owned, not shipped, no %config.
+    assert files["/etc/nginx/conf.d/ublog.conf"] == ("g", "-rw-r--r--", "root:root")
+    assert "/etc/ublog/gunicorn.conf.py" not in files
     for unit in UNITS:
         assert files[f"/usr/lib/systemd/system/{unit}"][0] == ""
     assert "/var/lib/ublog" in files
@@ -126,12 +132,17 @@ UNITS = (
     "ublog-mailer.service",
     "ublog-cleanup.service",
     "ublog-cleanup.timer",
+    "ublog-backup.service",
+    "ublog-backup.timer",
+    "ublog-tls-reload.path",
+    "ublog-tls-reload.service",
+    "ublog-lb-check.service",
 )
 
 
 def test_unit_and_nginx_files_are_the_shared_ones_with_an_el_drop_in(payload):
-    """The units and the nginx server are packaging/shared/'s, as in the
-    .deb; what differs on EL is a drop-in: nginx's group there is nginx."""
+    """The units are packaging/shared/'s, as in the .deb; what differs on
+    EL is a drop-in: nginx's group there is nginx."""
     contents = payload["contents"]
     shared = ROOT / "packaging" / "shared"
     for unit in UNITS:
@@ -141,12 +152,13 @@ def test_unit_and_nginx_files_are_the_shared_ones_with_an_el_drop_in(payload):
     dropin = contents["usr/lib/systemd/system/ublog.socket.d/nginx-group.conf"]
     assert "[Socket]\nSocketGroup=nginx\n" in dropin.decode()
     service = contents["usr/lib/systemd/system/ublog.service"].decode()
-    assert "ExecStart=/opt/venvs/ublog/bin/gunicorn " in service
+    assert (
+        "ExecStart=/opt/venvs/ublog/bin/gunicorn --config python:ublog_site."
+        "gunicorn_conf ublog_site.wsgi\n"
+    ) in service
     mailer = contents["usr/lib/systemd/system/ublog-mailer.service"].decode()
     assert "ExecStart=/opt/venvs/ublog/bin/ublog-ctl delivermail --loop\n" in mailer
-    nginx = contents["etc/nginx/conf.d/ublog.conf"].decode()
-    assert "server unix:/run/ublog.sock" in nginx
-    assert "default_server;" not in nginx  # EL's nginx.conf has its own
+    assert "etc/nginx/conf.d/ublog.conf" not in contents  # setup writes it
 
 
 def test_no_build_path_in_any_file(payload):

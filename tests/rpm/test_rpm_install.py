@@ -21,9 +21,9 @@ cluster itself and stops it again. Checked after each step, inside the root:
 * after the install and after the upgrade, the root is booted (systemd-
   nspawn, the root's layers below an overlay of its own) and the units are
   enabled and started as README.RPM tells an EL admin: the socket with its
-  EL drop-in (group nginx), gunicorn reading /etc/ublog/gunicorn.conf.py
-  (the path the shared unit names), the mail sender and the clean-up
-  timer; nginx serves the site from the RPM's conf.d server.
+  EL drop-in (group nginx), gunicorn with its settings from ublog.conf,
+  the mail sender and the clean-up timer; nginx serves the site from the
+  server setup wrote in conf.d (not in the root's sites-available).
 """
 
 import re
@@ -45,7 +45,12 @@ rm -f /etc/nginx/sites-enabled/default
 systemctl restart nginx
 """
 #: The units an EL admin enables after installing (README.RPM).
-ENABLED = ["ublog.socket", "ublog-mailer.service", "ublog-cleanup.timer"]
+ENABLED = [
+    "ublog.socket",
+    "ublog-mailer.service",
+    "ublog-cleanup.timer",
+    "ublog-backup.timer",
+]
 
 FACTS = r"""
 printf 'passwd=%s\n' "$(getent passwd ublog || true)"
@@ -132,7 +137,7 @@ def serves_when_booted(root, workdir, version: str) -> None:
         for unit in ENABLED + ["ublog.service"]:
             assert state(tb, unit) == "active", unit
         gunicorn = tb.run(["systemctl", "show", "-P", "ExecStart", "ublog.service"])
-        assert "--config /etc/ublog/gunicorn.conf.py" in gunicorn.stdout
+        assert "--config python:ublog_site.gunicorn_conf" in gunicorn.stdout
         socket = tb.run(["stat", "-c", "%a %U %G", "/run/ublog.sock"]).stdout.split()
         assert socket == ["660", "root", "nginx"], socket
 
@@ -149,6 +154,8 @@ def test_dnf_install_upgrade_and_erase(rpm_root, repo, dist_rpm, rpm_builds, tmp
     assert "setup did not complete" not in out
     assert "wrote /etc/ublog/ublog.conf with a newly generated secret key" in out
     assert "created PostgreSQL role ublog" in out
+    assert "wrote /etc/nginx/conf.d/ublog.conf" in out  # EL's place
+    assert "sites-available" not in out
     assert "upgrading from" not in out and "ublog: removed" not in out
     assert root.rpm("-q", "ublog").stdout.strip() == f"ublog-{old}.x86_64"
     verify = root.rpm("-V", "ublog", check=False)

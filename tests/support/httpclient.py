@@ -16,6 +16,7 @@ import io
 import json
 import re
 import socket
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -65,7 +66,9 @@ class HttpSession:
 
     ``source`` binds its connections to one of the host's addresses (a
     client address of its own); ``headers`` go with every request (a
-    ``Host`` the site knows, when ``base_url`` names it by another address).
+    ``Host`` the site knows, when ``base_url`` names it by another address);
+    ``tls`` verifies an https ``base_url`` (:func:`unverified` for a
+    self-signed certificate).
     """
 
     def __init__(
@@ -74,6 +77,7 @@ class HttpSession:
         timeout: float = 30,
         source: str | None = None,
         headers: dict | None = None,
+        tls: ssl.SSLContext | None = None,
     ):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
@@ -85,6 +89,8 @@ class HttpSession:
         ]
         if source:
             handlers.append(_BoundHandler(source))
+        if tls is not None:
+            handlers.append(urllib.request.HTTPSHandler(context=tls))
         self._follow = urllib.request.build_opener(*handlers)
         self._stay = urllib.request.build_opener(*handlers, _NoRedirect())
 
@@ -139,6 +145,14 @@ class HttpSession:
         return self.request(path, "POST", body, headers, follow=follow)
 
 
+def unverified() -> ssl.SSLContext:
+    """TLS that accepts any certificate (a self-signed one)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 class _BoundHandler(urllib.request.HTTPHandler):
     """HTTP connections from one local address."""
 
@@ -160,18 +174,36 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def raw_request(address: str, data: bytes, port: int = 80) -> int:
-    """Send bytes as they are (no client library fixes them); return the
-    status code of the answer."""
-    with socket.create_connection((address, port), timeout=30) as conn:
-        conn.sendall(data)
+def answer_head(
+    address: str,
+    parts: list[bytes],
+    port: int = 80,
+    until: bytes = b"\r\n",
+    timeout: float = 30,
+) -> bytes:
+    """Send ``parts`` as they are, one after the other (no client library
+    fixes them); what the server answered, read up to ``until``."""
+    with socket.create_connection((address, port), timeout=timeout) as conn:
+        for part in parts:
+            conn.sendall(part)
         answer = b""
-        while b"\r\n" not in answer:
-            piece = conn.recv(4096)
+        while until not in answer:
+            piece = conn.recv(65536)
             if not piece:
                 break
             answer += piece
+    return answer
+
+
+def status_code(answer: bytes, sent: bytes = b"") -> int:
+    """The status code of an answer :func:`answer_head` read."""
     match = re.match(rb"HTTP/1\.[01] (\d{3}) ", answer)
     if not match:
-        raise AssertionError(f"no HTTP answer to {data[:80]!r}: {answer[:200]!r}")
+        raise AssertionError(f"no HTTP answer to {sent[:80]!r}: {answer[:200]!r}")
     return int(match[1])
+
+
+def raw_request(address: str, data: bytes, port: int = 80) -> int:
+    """Send bytes as they are (no client library fixes them); return the
+    status code of the answer."""
+    return status_code(answer_head(address, [data], port), data)

@@ -25,10 +25,14 @@ APT_LOCAL = (
 
 def apt(tb, *args: str, timeout: float = 600, recommends: bool = True):
     """apt-get in the testbed; with Recommends, as Debian's default is (the
-    base root turns them off for its own set-up)."""
+    base root turns them off for its own set-up). Its stdout holds its
+    stderr too, as a terminal shows them: the maintainer scripts of a
+    package using debconf write everything to stderr."""
     return tb.run(
         "apt-get -y -q -o Dpkg::Options::=--force-confdef "
-        f"-o APT::Install-Recommends={str(recommends).lower()} " + " ".join(args),
+        f"-o APT::Install-Recommends={str(recommends).lower()} "
+        + " ".join(args)
+        + " 2>&1",
         timeout=timeout,
     )
 

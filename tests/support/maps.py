@@ -90,9 +90,12 @@ def inode(tb, path: str) -> int:
     return int(tb.run(["stat", "-L", "-c", "%i", path]).stdout)
 
 
-def holds(tb, mapping: Mapping, data: str) -> bool:
-    """Whether the file ``mapping`` maps contains ``data``."""
+def holds(tb, mapping: Mapping, data: str) -> bool | None:
+    """Whether the file ``mapping`` maps contains ``data``; None when its
+    process has ended meanwhile (gunicorn recycles workers)."""
     found = tb.run(["grep", "-Fqa", data, mapping.map_file], check=False)
     if found.returncode > 1:
+        if tb.run(["test", "-d", f"/proc/{mapping.pid}"], check=False).returncode:
+            return None
         raise AssertionError(f"cannot read {mapping.map_file}: {found.stderr}")
     return found.returncode == 0

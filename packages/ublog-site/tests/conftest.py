@@ -371,3 +371,31 @@ def postgresql():
         process.wait(timeout=30)
         log.close()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def waiting_backend():
+    """``waiting_backend(host, name, user, wait, persistent=False)``: a
+    connection of ublog's PostgreSQL backend (ublog_site.db.postgresql)
+    waiting up to ``wait`` seconds for a restarting server, persistent with
+    health checks if asked; made outside Django's settings."""
+    from django.db.utils import ConnectionHandler
+
+    def connect(host: str, name: str, user: str, wait: float, persistent=False):
+        handler = ConnectionHandler(
+            {
+                "default": {
+                    "ENGINE": "ublog_site.db.postgresql",
+                    "NAME": name,
+                    "USER": user,
+                    "HOST": host,
+                    "OPTIONS": {"connect_wait": wait},
+                    # As the site runs ([database] conn_max_age > 0).
+                    "CONN_MAX_AGE": 60 if persistent else 0,
+                    "CONN_HEALTH_CHECKS": persistent,
+                }
+            }
+        )
+        return handler["default"]
+
+    return connect

@@ -9,7 +9,8 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection
 
 from ublog_site.config import ConfigError, load_config
-from ublog_site.system.nginx import LB_SITE, Nginx, lb_site, real_ip_snippet
+from ublog_site.system.nginx import LB_SITE, Nginx, real_ip_snippet
+from ublog_site.system.nginx_site import SiteSpec, render
 
 from .test_settings import SECRET, build  # noqa: F401 (fixture)
 from .test_system import cli, needs_root, site  # noqa: F401 (fixture)
@@ -111,12 +112,11 @@ def test_rate_limits_and_list_generation_on_a_real_memcached(
 
 
 def test_lb_site_lists_every_app_server():
-    text = lb_site(["10.0.0.11:80", "[fd00::12]:80"])
+    text = render(SiteSpec(role="lb", app_servers=("10.0.0.11:80", "[fd00::12]:80")))
     assert "    server 10.0.0.11:80 max_fails=1 fail_timeout=5s;\n" in text
     assert "    server [fd00::12]:80 max_fails=1 fail_timeout=5s;\n" in text
     assert "proxy_pass http://ublog_app_servers;" in text
-    assert "proxy_next_upstream error timeout" in text
-    assert "listen 80 default_server;" in text
+    assert "proxy_next_upstream error timeout http_502 http_503 http_504;" in text
     snippet = real_ip_snippet(["10.0.0.5", "10.1.0.0/24"])
     assert snippet.splitlines()[2:] == [
         "set_real_ip_from 10.0.0.5;",
@@ -131,27 +131,34 @@ def test_nginx_follows_the_role(tmp_path):
     etc = tmp_path / "nginx"
     (etc / "sites-available").mkdir(parents=True)
     (etc / "sites-enabled").mkdir()
-    (etc / "sites-available" / "ublog").write_text(
-        "include /etc/ublog/nginx.d/*.http;\nserver {}\n"
-    )
     nginx = Nginx(etc, marker=tmp_path / "marker", snippets=tmp_path / "nginx.d")
-    assert nginx.configure("lb", ["a:80"]) == [
+    lb = SiteSpec(role="lb", app_servers=("a:80",))
+    assert nginx.configure(lb) == [
         f"wrote {tmp_path}/nginx.d/limits.http",
         f"wrote {tmp_path}/nginx.d/limits.conf",
         f"wrote {etc}/sites-available/{LB_SITE}",
     ]
-    assert nginx.configure("lb", ["a:80"]) == []  # unchanged: not rewritten
+    # The balancer is the default server (Debian's default site is off).
+    assert (
+        "listen 80 default_server;" in (etc / "sites-available" / LB_SITE).read_text()
+    )
+    assert nginx.configure(lb) == []  # unchanged: not rewritten
     assert nginx.enable() == [f"enabled nginx site {LB_SITE}"]
     assert not (etc / "sites-enabled" / "ublog").exists()
-    assert nginx.configure("app", load_balancers=["10.0.0.5"]) == [
+    app = SiteSpec(role="app", load_balancers=("10.0.0.5",))
+    assert nginx.configure(app) == [
         f"removed nginx site {LB_SITE}",
+        f"wrote {etc}/sites-available/ublog",
         f"wrote {tmp_path}/nginx.d/real-ip.conf",
     ]
     assert nginx.enable() == [
         f"disabled nginx site {LB_SITE}",
         "enabled nginx site ublog",
     ]
-    assert nginx.configure("all-in-one") == [f"removed {tmp_path}/nginx.d/real-ip.conf"]
+    assert nginx.configure(SiteSpec()) == [
+        f"wrote {etc}/sites-available/ublog",
+        f"removed {tmp_path}/nginx.d/real-ip.conf",
+    ]
     assert nginx.enable() == []
 
 
@@ -227,3 +234,109 @@ def test_preparedb_migrates_and_creates_what_is_missing(capsys):
     assert cache.get("prepared") == 1
     call_command("preparedb", verbosity=1)
     assert cache.get("prepared") == 1
+
+
+# -- the balancer's active health check (ublog-lb-check.service) -----------------
+
+
+def test_lb_check_takes_failing_hosts_out_and_puts_them_back(tmp_path):
+    from ublog_site.system import lb_check
+
+    etc = tmp_path / "nginx"
+    (etc / "sites-available").mkdir(parents=True)
+    nginx = Nginx(etc, marker=tmp_path / "marker", snippets=tmp_path / "nginx.d")
+    conf = tmp_path / "ublog.conf"
+    conf.write_text(
+        f"[ublog]\nsecret_key = {SECRET}\nrole = lb\n"
+        "[cluster]\napp_servers = 10.0.0.11:80, 10.0.0.12:80\n"
+    )
+    config = load_config({"UBLOG_CONFIG": str(conf)})
+    answers = {}
+    asked = []
+
+    def ask(url, timeout):
+        asked.append((url, timeout))
+        return answers[url.split("/")[2]]
+
+    said = []
+    lb_site = etc / "sites-available" / LB_SITE
+
+    def round_(failures):
+        return lb_check.check_once(config, nginx, said.append, failures, ask=ask)
+
+    up, down = (True, "200 ok"), (False, "503 database unavailable: gone")
+    answers.update({"10.0.0.11:80": up, "10.0.0.12:80": up})
+    failures = round_({})
+    assert failures == {"10.0.0.11:80": 0, "10.0.0.12:80": 0} and said == []
+    assert " down;" not in lb_site.read_text()
+    assert asked[0] == ("http://10.0.0.11:80/healthz", lb_check.TIMEOUT)
+
+    # One failed round is not enough (a slow answer); two in a row are.
+    answers["10.0.0.12:80"] = down
+    failures = round_(failures)
+    assert said == [] and " down;" not in lb_site.read_text()
+    failures = round_(failures)
+    assert said == [
+        "10.0.0.12:80: /healthz 503 database unavailable: gone: "
+        "taken out of the balancer"
+    ]
+    text = lb_site.read_text()
+    assert "server 10.0.0.12:80 max_fails=1 fail_timeout=5s down;" in text
+    assert "server 10.0.0.11:80 max_fails=1 fail_timeout=5s;" in text
+
+    # Every host failing: none is out (nothing better to send visitors to).
+    said.clear()
+    answers["10.0.0.11:80"] = down
+    failures = round_(failures)
+    assert said == [
+        "10.0.0.12:80: /healthz fails, like every other: back in the balancer"
+    ]
+    assert " down;" not in lb_site.read_text()
+    failures = round_(failures)
+    assert said[1:] == [
+        "10.0.0.11:80: /healthz 503 database unavailable: gone: "
+        "kept in: every app server fails"
+    ]
+
+    # One answers again: the other one is out at once (it has failed long).
+    said.clear()
+    answers["10.0.0.11:80"] = up
+    failures = round_(failures)
+    assert said == [
+        "10.0.0.12:80: /healthz 503 database unavailable: gone: "
+        "taken out of the balancer"
+    ]
+    said.clear()
+    answers["10.0.0.12:80"] = up
+    assert round_(failures) == {"10.0.0.11:80": 0, "10.0.0.12:80": 0}
+    assert said == ["10.0.0.12:80: /healthz answers again: back in the balancer"]
+    assert " down;" not in lb_site.read_text()
+
+
+def test_lb_check_keeps_the_balancers_certificate(tmp_path):
+    """lb-check rewrites the whole site: with its TLS server (the cluster
+    test found a balancer left on plain HTTP after its first round)."""
+    from ublog_site.system import lb_check
+
+    etc = tmp_path / "nginx"
+    (etc / "sites-available").mkdir(parents=True)
+    nginx = Nginx(etc, marker=tmp_path / "marker", snippets=tmp_path / "nginx.d")
+    cert, key = tmp_path / "chain.pem", tmp_path / "key.pem"
+    cert.write_text("x")
+    key.write_text("x")
+    conf = tmp_path / "ublog.conf"
+    conf.write_text(
+        f"[ublog]\nsecret_key = {SECRET}\nrole = lb\n"
+        "[cluster]\napp_servers = 10.0.0.11:80, 10.0.0.12:80\n"
+        f"[tls]\nmode = files\ncertificate = {cert}\nkey = {key}\n"
+    )
+    config = load_config({"UBLOG_CONFIG": str(conf)})
+    answers = {"10.0.0.11:80": (True, "200 ok"), "10.0.0.12:80": (False, "502")}
+    failures = {}
+    for _ in range(lb_check.FALL):
+        failures = lb_check.check_once(
+            config, nginx, print, failures, ask=lambda url, _: answers[url[7:19]]
+        )
+    text = (etc / "sites-available" / LB_SITE).read_text()
+    assert "server 10.0.0.12:80 max_fails=1 fail_timeout=5s down;" in text
+    assert f"ssl_certificate {cert};" in text and "listen 443 ssl" in text

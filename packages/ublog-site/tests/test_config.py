@@ -277,8 +277,8 @@ def test_default_section_is_not_special(load):
     message = error_of(load, "[DEFAULT]\ndebug = true\n")
     assert message.endswith(
         ".conf:1: unknown section [DEFAULT] (known: ublog, "
-        "database, email, uploads, posts, accounts, limits, cache, cluster, "
-        "backup)"
+        "server, database, email, uploads, posts, accounts, limits, cache, "
+        "cluster, tls, backup)"
     )
 
 

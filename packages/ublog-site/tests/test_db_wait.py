@@ -12,22 +12,7 @@ import threading
 import time
 
 import pytest
-from django.db.utils import ConnectionHandler, OperationalError
-
-
-def wrapper(host: str, name: str, user: str, wait: float):
-    handler = ConnectionHandler(
-        {
-            "default": {
-                "ENGINE": "ublog_site.db.postgresql",
-                "NAME": name,
-                "USER": user,
-                "HOST": host,
-                "OPTIONS": {"connect_wait": wait},
-            }
-        }
-    )
-    return handler["default"]
+from django.db.utils import OperationalError
 
 
 @pytest.fixture(autouse=True)
@@ -61,9 +46,11 @@ def socket_later(postgresql, tmp_path):
     thread.join()
 
 
-def test_a_new_connection_waits_for_the_server(postgresql, socket_later):
+def test_a_new_connection_waits_for_the_server(
+    waiting_backend, postgresql, socket_later
+):
     host, ready = socket_later
-    connection = wrapper(host, "postgres", postgresql.user, wait=10)
+    connection = waiting_backend(host, "postgres", postgresql.user, wait=10)
     assert not ready.is_set()  # no socket yet when it starts connecting
     connection.ensure_connection()
     assert ready.is_set()
@@ -75,16 +62,18 @@ def test_a_new_connection_waits_for_the_server(postgresql, socket_later):
         connection.close()
 
 
-def test_without_a_wait_it_fails_at_once(postgresql, socket_later):
+def test_without_a_wait_it_fails_at_once(waiting_backend, postgresql, socket_later):
     host, ready = socket_later
-    connection = wrapper(host, "postgres", postgresql.user, wait=0)
+    connection = waiting_backend(host, "postgres", postgresql.user, wait=0)
     with pytest.raises(OperationalError, match="No such file or directory"):
         connection.ensure_connection()
     assert not ready.is_set()
 
 
-def test_other_errors_fail_at_once(postgresql):
-    connection = wrapper(postgresql.host, "no_such_database", postgresql.user, 10)
+def test_other_errors_fail_at_once(waiting_backend, postgresql):
+    connection = waiting_backend(
+        postgresql.host, "no_such_database", postgresql.user, 10
+    )
     started = time.monotonic()
     with pytest.raises(OperationalError, match="does not exist"):
         connection.ensure_connection()

@@ -2,7 +2,7 @@
 
 nginx itself runs them in tests/install (test_limits): here, what is
 written, the client key's regular expression (nginx's PCRE and Python's re
-agree on it) and a locally kept site file that cannot use the zones.
+agree on it), and that every site uses them.
 """
 
 import re
@@ -18,15 +18,13 @@ from ublog_site.system.nginx import (
     limits_http,
     limits_server,
 )
+from ublog_site.system.nginx_site import SiteSpec
 
-PACKAGED_SITE = "include /etc/ublog/nginx.d/*.http;\nserver {}\n"
 
-
-def nginx_tree(tmp_path, site: str = PACKAGED_SITE) -> Nginx:
+def nginx_tree(tmp_path) -> Nginx:
     etc = tmp_path / "nginx"
     (etc / "sites-available").mkdir(parents=True)
     (etc / "sites-enabled").mkdir()
-    (etc / "sites-available" / "ublog").write_text(site)
     return Nginx(etc, marker=tmp_path / "marker", snippets=tmp_path / "nginx.d")
 
 
@@ -95,62 +93,40 @@ def test_limits_can_be_turned_off_one_by_one():
 
 def test_setup_writes_both_files_once(tmp_path):
     nginx = nginx_tree(tmp_path)
-    changed = nginx.configure("all-in-one", limits=Limits(post_burst=3))
-    assert changed == [
+    changed = nginx.configure(SiteSpec(), Limits(post_burst=3))
+    assert changed[:2] == [
         f"wrote {nginx.snippets / LIMITS_HTTP}",
         f"wrote {nginx.snippets / LIMITS_SERVER}",
     ]
     assert "burst=3" in (nginx.snippets / LIMITS_SERVER).read_text()
-    assert nginx.configure("all-in-one", limits=Limits(post_burst=3)) == []
-    assert nginx.configure("all-in-one", limits=Limits(post_burst=4)) == [
+    assert nginx.configure(SiteSpec(), Limits(post_burst=3)) == []
+    assert nginx.configure(SiteSpec(), Limits(post_burst=4)) == [
         f"wrote {nginx.snippets / LIMITS_SERVER}"
     ]
-
-
-def test_a_site_file_kept_from_before_gets_no_limits(tmp_path):
-    """An admin who kept a changed copy of the site file at an upgrade has
-    no zones: limits.conf would make nginx refuse its configuration."""
-    nginx = nginx_tree(tmp_path)
-    nginx.configure("all-in-one")
-    (nginx.available / "ublog").write_text("server {}\n")
-    changed = nginx.configure("all-in-one")
-    assert changed[:2] == [
-        f"removed {nginx.snippets / LIMITS_HTTP}",
-        f"removed {nginx.snippets / LIMITS_SERVER}",
-    ]
-    assert "nginx flood limits off" in changed[2]
-    assert not list(nginx.snippets.glob("limits.*"))
 
 
 def test_the_rpms_server_in_conf_d_gets_them_too(tmp_path):
     etc = tmp_path / "nginx"
     (etc / "conf.d").mkdir(parents=True)
-    (etc / "conf.d" / "ublog.conf").write_text(PACKAGED_SITE)
     nginx = Nginx(etc, marker=tmp_path / "marker", snippets=tmp_path / "nginx.d")
-    assert len(nginx.configure("all-in-one")) == 2
+    assert len(nginx.configure(SiteSpec())) == 3
     assert (nginx.snippets / LIMITS_HTTP).is_file()
+    assert (
+        "include /etc/ublog/nginx.d/*.conf;" in (etc / "conf.d/ublog.conf").read_text()
+    )
 
 
 def test_no_nginx_no_limits(tmp_path):
     nginx = Nginx(tmp_path / "none", marker=tmp_path / "m", snippets=tmp_path / "d")
-    assert nginx.configure("all-in-one") == []
+    assert nginx.configure(SiteSpec()) == []
     assert not (tmp_path / "d").exists()
 
 
-def test_the_balancer_site_includes_the_limits(tmp_path):
+@pytest.mark.parametrize("role", ["all-in-one", "app", "lb"])
+def test_every_site_includes_the_limits(tmp_path, role):
     nginx = nginx_tree(tmp_path)
-    nginx.configure("lb", app_servers=["10.0.0.11:80"])
-    site = (nginx.available / "ublog-lb").read_text()
+    nginx.configure(SiteSpec(role=role, app_servers=("10.0.0.11:80",)))
+    site = nginx.site_path.read_text()
     assert site.index("include /etc/ublog/nginx.d/*.http;") < site.index("server {")
     assert "include /etc/ublog/nginx.d/*.conf;" in site
     assert (nginx.snippets / LIMITS_SERVER).is_file()
-
-
-def test_the_packaged_site_includes_the_limits():
-    from pathlib import Path
-
-    shared = Path(__file__).parents[3] / "packaging" / "shared" / "nginx"
-    if not shared.is_dir():  # pragma: no cover (tests run from the source tree)
-        pytest.fail(f"{shared} is missing")
-    site = (shared / "ublog.conf").read_text()
-    assert site.index("include /etc/ublog/nginx.d/*.http;") < site.index("server {")

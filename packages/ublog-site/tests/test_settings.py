@@ -42,7 +42,11 @@ def test_apps_and_middleware(build):
     for app in ("admin", "auth", "contenttypes", "sessions", "messages", "staticfiles"):
         assert f"django.contrib.{app}" in apps
     middleware = conf["MIDDLEWARE"]
-    assert middleware[0] == "django.middleware.security.SecurityMiddleware"
+    # /healthz first (no host check, no session), then security.
+    assert middleware[:2] == [
+        "ublog_site.health.HealthMiddleware",
+        "django.middleware.security.SecurityMiddleware",
+    ]
     assert "django.middleware.csrf.CsrfViewMiddleware" in middleware
     assert "django.middleware.clickjacking.XFrameOptionsMiddleware" in middleware
     assert conf["TEMPLATES"][0]["APP_DIRS"] is True

@@ -196,6 +196,58 @@ def test_backup_restore_roundtrip_and_rotation(site):
     backup.create(config, "0.1.0")
     remaining = backup.list_backups(config["backup", "dir"])
     assert len(remaining) == 2 and made not in remaining
+    assert list(config["backup", "dir"].glob(f"{made.stem}.*")) == []
+
+
+@needs_root
+def test_a_damaged_or_incomplete_backup_restores_nothing(site):
+    """Restore checks every checksum before touching anything."""
+    config = setup(site, say=lambda line: None)
+    media = config["ublog", "media_root"]
+    (media / "kept.png").write_bytes(b"before")
+    made = backup.create(config, "0.1.0")
+    assert backup.verify(made) is True
+    names = {line.split("  ")[1] for line in made.sums.read_text().splitlines()}
+    assert names == {made.dump.name, made.media.name, made.config.name}
+    (media / "kept.png").write_bytes(b"after the backup")
+    conf_before = site.config_path.read_text()
+
+    intact = made.media.read_bytes()
+    damaged = bytearray(intact)
+    damaged[len(damaged) // 2] ^= 0xFF
+    made.media.write_bytes(bytes(damaged))
+    with pytest.raises(AdminError, match="is damaged: .*media.tar.gz differs"):
+        backup.restore(config, backup.find(config, made.stem))
+    assert (media / "kept.png").read_bytes() == b"after the backup"
+    assert site.config_path.read_text() == conf_before
+
+    made.media.write_bytes(intact)
+    made.config.unlink()
+    with pytest.raises(AdminError, match="is incomplete: .*config.tar.gz is missing"):
+        backup.restore(config, backup.find(config, made.stem))
+    assert (media / "kept.png").read_bytes() == b"after the backup"
+
+
+@needs_root
+def test_backup_to_a_directory_copies_it_checked(site, tmp_path, monkeypatch, capsys):
+    setup(site, say=lambda line: None)
+    offsite = tmp_path / "offsite"
+    code, out, err = cli(
+        monkeypatch, capsys, site.config_path, "backup", "--to", str(tmp_path / "nope")
+    )
+    assert code == 2 and "is not a directory" in err
+    assert backup.list_backups(tmp_path / "backups") == []  # refused first
+    offsite.mkdir()
+    code, out, err = cli(
+        monkeypatch, capsys, site.config_path, "backup", "--to", str(offsite)
+    )
+    assert code == 0, err
+    assert f"copied to {offsite}, checksums verified" in out
+    [copy] = backup.list_backups(offsite)
+    assert backup.verify(copy) is True
+    [original] = backup.list_backups(tmp_path / "backups")
+    assert [f.name for f in copy.files()] == [f.name for f in original.files()]
+    assert not [f for f in offsite.iterdir() if f.name.startswith(".")]
 
 
 def test_backups_hold_the_configuration_and_restore_it(site):
@@ -215,8 +267,10 @@ def test_backups_hold_the_configuration_and_restore_it(site):
     assert conf.read_text() == original
     assert stat.S_IMODE(conf.stat().st_mode) == 0o640
     assert Path(f"{conf}.pre-restore").read_text() == changed
-    # A backup made before configurations were part of them: no config.
+    # A backup made before configurations (and checksums) were part of
+    # them: no config.
     made.config.unlink()
+    made.sums.unlink()
     conf.write_text(changed)
     assert backup.restore(config, backup.find(config, made.stem)) is False
     assert conf.read_text() == changed
@@ -227,6 +281,7 @@ def test_a_backup_whose_configuration_does_not_load_restores_nothing(site):
     made = backup.create(config, "0.1.0")
     db_path = config["ublog", "data_dir"] / "db.sqlite3"
     made.config.unlink()
+    made.sums.unlink()  # (its checksums would say the file was replaced)
     broken = made.config.with_suffix(".tmp")
     broken.mkdir()
     (broken / "ublog.conf").write_text("[ublog]\nsecret_key = short\n[nope\n")

@@ -70,6 +70,11 @@ def _boolean(raw: str) -> bool:
         raise _Invalid(f"{raw!r} is not a boolean (use true or false)") from None
 
 
+def _optional_boolean(raw: str) -> bool | None:
+    """A boolean, or empty for "derived" (None)."""
+    return _boolean(raw) if raw.strip() else None
+
+
 def _integer(minimum: int, maximum: int | None = None, optional: bool = False):
     def parse(raw: str) -> int | None:
         raw = raw.strip()
@@ -113,6 +118,15 @@ def _servers(raw: str) -> list[str]:
             raise _Invalid(f"{item!r} is not host:port")
         servers.append(item)
     return servers
+
+
+def _host_name(raw: str) -> str:
+    """A DNS name (blog.example.org), or empty."""
+    name = raw.strip().lower().rstrip(".")
+    label = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+    if name and not re.fullmatch(rf"{label}(\.{label})*", name):
+        raise _Invalid(f"{raw!r} is not a host name (such as blog.example.org)")
+    return name
 
 
 def _path(raw: str) -> Path | None:
@@ -230,6 +244,7 @@ class Key:
 
 
 LOCALHOST = ["localhost", "127.0.0.1", "[::1]"]
+LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 
 #: Every section and key, with the defaults of a packaged (Debian) install.
 SCHEMA: dict[str, dict[str, Key]] = {
@@ -238,7 +253,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "secret_key_file": Key(_path),
         "debug": Key(_boolean, False),
         "allowed_hosts": Key(_list, LOCALHOST),
-        "https": Key(_boolean, False),
+        "host_name": Key(_host_name, ""),
+        "https": Key(_optional_boolean),
         "hsts_preload": Key(_boolean, False),
         "data_dir": Key(_path, Path("/var/lib/ublog")),
         "static_root": Key(_path),
@@ -247,6 +263,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "language_code": Key(_text, "en-us"),
         "admins": Key(_addresses, []),
         "role": Key(_choice("all-in-one", "app", "lb"), "all-in-one"),
+    },
+    "server": {
+        "workers": Key(_integer(0, 256), 0),
+        "timeout": Key(_duration(5, 3600), 30),
     },
     "database": {
         "engine": Key(_choice("postgresql", "sqlite"), "postgresql"),
@@ -319,6 +339,13 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "cluster": {
         "app_servers": Key(_servers, []),
         "load_balancers": Key(_list, []),
+    },
+    "tls": {
+        "mode": Key(_choice("off", "self-signed", "files", "acme"), "off"),
+        "certificate": Key(_path),
+        "key": Key(_path),
+        "acme_server": Key(_text, LETS_ENCRYPT),
+        "acme_email": Key(_text, ""),
     },
     "backup": {
         "dir": Key(_path, Path("/var/backups/ublog")),
@@ -606,6 +633,7 @@ def _derive(values) -> None:
             "cluster",
             "app_servers",
         )
+    _derive_tls(values)
     tls, ssl = values["email", "use_tls"], values["email", "use_ssl"]
     if tls.value and ssl.value:
         _fail(
@@ -622,6 +650,48 @@ def _derive(values) -> None:
             f"{str(name)!r} is not an absolute path (needed for sqlite)",
             "database",
             "name",
+        )
+
+
+def _derive_tls(values) -> None:
+    """``host_name`` joins ``allowed_hosts``; ``https`` defaults to whether
+    this host serves TLS; ``files`` needs both paths, ``acme`` a name."""
+    host_name = values["ublog", "host_name"].value
+    allowed = values["ublog", "allowed_hosts"]
+    if host_name and host_name not in allowed.value and "*" not in allowed.value:
+        values["ublog", "allowed_hosts"] = Value(
+            [host_name, *allowed.value], f"{allowed.origin} + host_name"
+        )
+    mode = values["tls", "mode"]
+    https = values["ublog", "https"]
+    if https.value is None:
+        values["ublog", "https"] = Value(
+            mode.value != "off", "default (from [tls] mode)"
+        )
+    if mode.value == "files":
+        for key in ("certificate", "key"):
+            if values["tls", key].value is None:
+                _fail(
+                    mode.origin,
+                    f"mode = files needs [tls] {key} (the path of the PEM file)",
+                    "tls",
+                    key,
+                )
+    if mode.value == "acme" and not host_name:
+        _fail(
+            mode.origin,
+            "mode = acme needs [ublog] host_name (the name the certificate is "
+            "for, which must point at this host)",
+            "ublog",
+            "host_name",
+        )
+    if mode.value != "off" and values["ublog", "role"].value == "app":
+        _fail(
+            mode.origin,
+            "an app host serves plain HTTP to its load balancers: TLS belongs "
+            "on the balancer (role = lb); set https = true here instead",
+            "tls",
+            "mode",
         )
 
 

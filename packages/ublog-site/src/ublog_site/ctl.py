@@ -1,5 +1,8 @@
 """``ublog-ctl``: django-admin for the μblog site, with friendly config errors.
 
+``ublog-ctl --help`` (or no verb, or ``help``) lists μblog's own verbs
+first (:mod:`ublog_site.ctl_help`); ``help --django`` lists Django's commands.
+
 Every Django management command passes through (``migrate``,
 ``createsuperuser``, ``collectstatic``, ...); ``check`` alone runs the full
 report (``--deploy --database default``). The admin verbs that act on the
@@ -42,6 +45,15 @@ def main(argv=None):
     if argv[1:] == ["--version"]:
         print(version("ublog-site"))
         return 0
+    ours = os.environ.get("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE) == SETTINGS_MODULE
+    if ours:  # (with another settings module, ublog-ctl is plain django-admin)
+        from ublog_site import ctl_help
+
+        answered = ctl_help.main(argv[1:])
+        if answered is not None:
+            return answered
+        if argv[1:] == ["help", "--django"]:
+            argv = argv[:2]  # Django's own list of commands
     if len(argv) > 1 and argv[1] in ADMIN_VERBS:
         from ublog_site.system.cli import main as admin_main
 
@@ -58,7 +70,9 @@ def main(argv=None):
             load_config()  # fail early, before Django imports the settings
         from django.core.management import execute_from_command_line
 
-        execute_from_command_line(argv)
+        # Django names the program after argv[0]: ctl.py when root's command
+        # runs again as the service user (python -m).
+        execute_from_command_line(["ublog-ctl", *argv[1:]])
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2

@@ -6,12 +6,18 @@ copy of the SQLite file made with its online backup API),
 ``.media.tar.gz`` and ``.config.tar.gz``: the configuration's directory
 (/etc/ublog: ublog.conf and its secret key, without which sessions, signed
 links and password-reset tokens of the restored site would all be invalid).
-Only the newest ``[backup] keep`` backups are kept. Restoring puts back the
+A ``.sha256`` file (``sha256sum`` format) lists the checksum of each of
+them; it is written before the ``.dump`` gets its name, so every complete
+backup has one. Only the newest ``[backup] keep`` backups are kept;
+``copy_to`` copies one elsewhere (``ublog-ctl backup --to DIR``: an
+off-host mount) and checks the copy. Restoring first verifies every
+checksum (nothing is touched when one differs), then puts back the
 database, the media and ublog.conf (checked to load first; the one it
 replaces is kept as ``ublog.conf.pre-restore``); backups made before the
-configuration was part of them restore without it.
+configuration or the checksums were part of them restore without them.
 """
 
+import hashlib
 import os
 import shutil
 import sqlite3
@@ -43,6 +49,16 @@ class Backup:
     def config(self) -> Path:
         """The configuration's archive (older backups have none)."""
         return self.dump.with_name(f"{self.stem}.config.tar.gz")
+
+    @property
+    def sums(self) -> Path:
+        """The checksums of the other files (older backups have none)."""
+        return self.dump.with_name(f"{self.stem}.sha256")
+
+    def files(self) -> list[Path]:
+        """Every file of the backup there is, the checksums last."""
+        parts = [self.dump, self.media, self.config, self.sums]
+        return [p for p in parts if p.exists()]
 
 
 def _stamp() -> str:
@@ -85,11 +101,84 @@ def create(config: Config, version: str) -> Backup:
         _write_media_tar(config["ublog", "media_root"], target.media)
         if config.source is not None:
             _write_tar(config.source.parent, target.config, ".config.")
+        parts = {target.dump.name: partial, target.media.name: target.media}
+        if target.config.exists():
+            parts[target.config.name] = target.config
+        _write_sums(target.sums, parts)
         os.rename(partial, target.dump)
     finally:
         partial.unlink(missing_ok=True)
     rotate(directory, config["backup", "keep"])
     return target
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_sums(target: Path, parts: dict[str, Path]) -> None:
+    """``target`` in sha256sum's format: each name (the key) and the
+    checksum of the file it names now (the value)."""
+    lines = "".join(f"{sha256(path)}  {name}\n" for name, path in parts.items())
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".sums.")
+    with os.fdopen(fd, "w") as out:
+        out.write(lines)
+    os.chmod(tmp, 0o600)
+    os.rename(tmp, target)
+
+
+def verify(backup: Backup) -> bool:
+    """Check every file against the backup's checksums; False for a backup
+    made before there were any (nothing to check), AdminError naming the
+    first file that is missing or differs."""
+    if not backup.sums.exists():
+        return False
+    listed = {}
+    for line in backup.sums.read_text().splitlines():
+        digest, _, name = line.partition("  ")
+        if len(digest) != 64 or not name or "/" in name:
+            raise AdminError(f"{backup.sums}: not a checksum line: {line!r}")
+        listed[name] = digest
+    for required in (backup.dump, backup.media):
+        if required.name not in listed:
+            raise AdminError(f"{backup.sums} has no checksum for {required.name}")
+    for name, digest in listed.items():
+        path = backup.sums.with_name(name)
+        if not path.is_file():
+            raise AdminError(
+                f"backup {backup.stem} is incomplete: {path} is missing",
+                "nothing restored; copy the whole backup back",
+            )
+        if sha256(path) != digest:
+            raise AdminError(
+                f"backup {backup.stem} is damaged: {path} differs from its checksum",
+                "nothing restored; use another backup (ublog-ctl backup --list)",
+            )
+    return True
+
+
+def copy_to(backup: Backup, directory: Path) -> Backup:
+    """Copy ``backup`` into ``directory`` (each file under a temporary name
+    first), then verify the copy against the checksums."""
+    if not directory.is_dir():
+        raise AdminError(f"{directory} is not a directory", "mount or create it first")
+    for path in backup.files():
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
+                shutil.copyfileobj(src, out)
+            os.chmod(tmp, 0o600)
+            os.rename(tmp, directory / path.name)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    copied = Backup(directory / backup.dump.name, directory / backup.media.name)
+    verify(copied)
+    return copied
 
 
 def _pg_dump(db: Database, out) -> None:  # pragma: no cover (tests/install)
@@ -149,6 +238,7 @@ def rotate(directory: Path, keep: int) -> list[Backup]:
         old.dump.unlink()
         old.media.unlink()
         old.config.unlink(missing_ok=True)
+        old.sums.unlink(missing_ok=True)
     return doomed
 
 
@@ -171,6 +261,7 @@ def find(config: Config, name: str) -> Backup:
 def restore(config: Config, backup: Backup) -> bool:
     """Replace the database, the media and ublog.conf with those of
     ``backup``; True when the configuration was restored too."""
+    verify(backup)
     db = Database.from_config(config)
     head = backup.dump.read_bytes()[:16]
     if db.is_postgresql and not head.startswith(PG_MAGIC):

@@ -7,9 +7,10 @@ from importlib.metadata import version
 from pathlib import Path
 
 from ..config import SYSTEM_CONFIG, ConfigError, load_config
-from . import backup, configfile, pg_upgrade
+from . import backup, configfile, lb_check, pg_upgrade
 from .commands import require_root
 from .errors import AdminError
+from .nginx import Nginx
 from .setup import Options, load, setup, unsetup
 from .status import status
 
@@ -22,6 +23,7 @@ VERBS = (
     "pg-upgrade",
     "checkconfig",
     "role",
+    "lb-check",
 )
 
 
@@ -36,16 +38,29 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--previous-version", default="", help="upgrading from")
     p.add_argument("--maintainer-script", action="store_true")
     p.add_argument("--user", default="ublog")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="set a key in ublog.conf first (comments kept; repeatable)",
+    )
     p = verbs.add_parser("unsetup", help="disable the nginx site (keeps data)")
     p.add_argument("--maintainer-script", action="store_true")
     verbs.add_parser("status", help="show what runs and where the data is")
     p = verbs.add_parser("backup", help="back up the database and the media")
     p.add_argument("--list", action="store_true", help="list the backups")
+    p.add_argument(
+        "--to",
+        metavar="DIR",
+        type=Path,
+        help="also copy it into DIR (an off-host mount), checked",
+    )
     p = verbs.add_parser("restore", help="restore a backup made by `backup`")
     p.add_argument("backup", help="a .dump file, or its name in [backup] dir")
     p = verbs.add_parser(
         "pg-upgrade",
-        help="move the database to the newest installed PostgreSQL (after a backup)",
+        help="move the database to the newest installed PostgreSQL",
     )
     p.add_argument(
         "--cleanup",
@@ -59,6 +74,19 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit 1 unless this host runs the application (not role = lb)",
     )
+    p.add_argument(
+        "--balances",
+        action="store_true",
+        help="exit 1 unless this host is a load balancer (role = lb)",
+    )
+    p = verbs.add_parser(
+        "lb-check", help="take app hosts whose /healthz fails out of the balancer"
+    )
+    p.add_argument(
+        "--loop", action="store_true", help="every 5 s (ublog-lb-check.service)"
+    )
+    for choice in verbs._choices_actions:  # `help VERB` starts with its line
+        verbs.choices[choice.dest].description = choice.help
     return top
 
 
@@ -73,6 +101,7 @@ def run(argv: list[str]) -> int:
                 user=args.user,
                 previous_version=args.previous_version,
                 maintainer_script=args.maintainer_script,
+                settings=args.set,
             )
         )
         say("ublog-ctl setup: done")
@@ -88,17 +117,31 @@ def run(argv: list[str]) -> int:
     if args.verb == "role":
         role = config["ublog", "role"]
         say(role)
+        if args.balances:
+            return 0 if role == "lb" else 1
         return 1 if args.runs_app and role == "lb" else 0
     if args.verb == "status":
         return 0 if status(config) else 3
     require_root(args.verb)
+    if args.verb == "lb-check":
+        if config["ublog", "role"] != "lb":
+            raise AdminError("this host is not a load balancer ([ublog] role = lb)")
+        if args.loop:
+            lb_check.loop(path, Nginx(), lambda line: print(line, flush=True))
+        lb_check.check_once(config, Nginx(), say)
+        return 0
     if args.verb == "backup":
         if args.list:
             for item in backup.list_backups(config["backup", "dir"]):
                 say(f"{item.dump}\t{item.dump.stat().st_size}")
             return 0
+        if args.to is not None and not args.to.is_dir():
+            raise AdminError(f"{args.to} is not a directory", "mount or create it")
         made = backup.create(config, version("ublog-site"))
         say(f"backup written: {made.dump} and {made.media.name}")
+        if args.to is not None:
+            copied = backup.copy_to(made, args.to)
+            say(f"copied to {copied.dump.parent}, checksums verified")
         return 0
     if args.verb == "pg-upgrade":
         if args.cleanup:

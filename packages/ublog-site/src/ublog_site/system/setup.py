@@ -12,11 +12,11 @@ import grp
 import os
 import pwd
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..config import SYSTEM_CONFIG, Config, ConfigError, load_config
-from . import backup, configfile, purge_plan
+from . import backup, configfile, purge_plan, tls
 from .commands import ctl, have, require_root, run, systemd_running
 from .database import (
     Database,
@@ -27,6 +27,7 @@ from .database import (
 )
 from .errors import AdminError
 from .nginx import Limits, Nginx
+from .nginx_site import SiteSpec, Tls
 
 
 def default_web_group() -> str:
@@ -49,6 +50,8 @@ class Options:
     maintainer_script: bool = False
     nginx: Nginx = field(default_factory=Nginx)
     home: Path = Path("/var/lib/ublog")
+    #: ``SECTION.KEY=VALUE`` assignments for the configuration file (--set).
+    settings: list[str] = field(default_factory=list)
 
 
 def ensure_user(name: str, home: Path) -> bool:
@@ -122,8 +125,13 @@ def setup(opts: Options, say: Callable[[str], None] = print) -> Config:
     require_root("setup")
     if ensure_user(opts.user, opts.home):
         say(f"created system user {opts.user}")
+    kept = opts.home / configfile.KEPT_DIR_NAME
+    for restored in configfile.restore_kept(opts.config_path, kept):
+        say(f"restored {restored}, kept by the last purge")
     if configfile.ensure(opts.config_path, group=opts.user):
         say(f"wrote {opts.config_path} with a newly generated secret key")
+    for change in configfile.set_values(opts.config_path, opts.settings):
+        say(change)
     config = load(opts.config_path)
     role = config["ublog", "role"]
     for secured in secure_password_files(config, opts.user):
@@ -149,28 +157,73 @@ def setup(opts: Options, say: Callable[[str], None] = print) -> Config:
             user=opts.user,
             what="collecting static files",
         )
-    limits = Limits(
-        post_rate=config["limits", "nginx_post_rate"],
-        post_burst=config["limits", "nginx_post_burst"],
-        connections=config["limits", "nginx_connections"],
-        ipv6_prefix=config["limits", "ipv6_prefix"],
-    )
-    for change in opts.nginx.configure(
-        role,
-        config["cluster", "app_servers"],
-        config["cluster", "load_balancers"],
-        limits,
-    ):
-        say(change)
-    for change in opts.nginx.enable():
-        say(change)
-    opts.nginx.reload()
+    serve(opts, config, say)
     if not opts.maintainer_script and systemd_running():  # pragma: no cover
         run(
             ["systemctl", "try-restart", "ublog.service", "ublog-mailer.service"],
             what="restarting ublog",
         )
     return config
+
+
+def site_spec(config: Config) -> SiteSpec:
+    """The nginx site ublog.conf asks for (without its certificate)."""
+    return SiteSpec(
+        role=config["ublog", "role"],
+        host_name=config["ublog", "host_name"],
+        max_image_size=config["uploads", "max_image_size"],
+        hsts_preload=config["ublog", "hsts_preload"],
+        app_servers=tuple(config["cluster", "app_servers"]),
+        load_balancers=tuple(config["cluster", "load_balancers"]),
+    )
+
+
+def limits_of(config: Config) -> Limits:
+    return Limits(
+        post_rate=config["limits", "nginx_post_rate"],
+        post_burst=config["limits", "nginx_post_burst"],
+        connections=config["limits", "nginx_connections"],
+        ipv6_prefix=config["limits", "ipv6_prefix"],
+    )
+
+
+def serve(opts: Options, config: Config, say: Callable[[str], None]) -> None:
+    """Write and enable the nginx site with the certificate of ``[tls]
+    mode`` (getting one first for ``acme``), and reload nginx."""
+    spec, limits = site_spec(config), limits_of(config)
+    mode = config["tls", "mode"]
+    if mode == "acme":
+        acme = tls.acme_of(config)
+        if tls.acme_needed(acme):
+            # certbot answers the challenge through the plain HTTP site.
+            _apply_site(opts.nginx, spec, limits, say)
+            for change in tls.obtain(acme):
+                say(change)
+    served = served_certificate(config, say)
+    _apply_site(opts.nginx, replace(spec, tls=served), limits, say)
+    for change in tls.watch_files(served if mode == "files" else None):
+        say(change)
+
+
+def served_certificate(config: Config, say: Callable[[str], None]) -> Tls | None:
+    """The certificate and key of ``[tls] mode`` (None: plain HTTP), the
+    self-signed pair made if missing; an ACME certificate is obtained by
+    :func:`serve` first. setup and lb-check write the site with it."""
+    mode = config["tls", "mode"]
+    if mode == "self-signed":
+        served, made = tls.self_signed(config["ublog", "host_name"])
+        for change in made:
+            say(change)
+        return served
+    if mode == "files":
+        return tls.files_of(config)
+    return tls.ACME if mode == "acme" else None
+
+
+def _apply_site(nginx: Nginx, spec: SiteSpec, limits: Limits, say) -> None:
+    for change in nginx.configure(spec, limits) + nginx.enable():
+        say(change)
+    nginx.reload()
 
 
 def defer_until_postgresql(config: Config) -> bool:  # pragma: no cover
@@ -213,7 +266,7 @@ def unsetup(opts: Options, say: Callable[[str], None] = print) -> None:
     """On package removal: disable the nginx site; keep every piece of data,
     and say what a later purge drops (the configuration as it is now)."""
     require_root("unsetup")
-    for change in opts.nginx.disable():
+    for change in opts.nginx.disable() + tls.watch_files(None):
         say(change)
     try:
         config = load(opts.config_path)

@@ -1,7 +1,10 @@
 """``ublog-ctl status``: what runs and where the data is, one line each."""
 
+import http.client
 import os
 import pwd
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 
 from ..config import Config
@@ -23,12 +26,20 @@ def _count_files(path) -> tuple[int, int]:
 
 #: Units that must be active on a host that runs the application
 #: (ublog.service itself is socket-activated: inactive until a request).
-UNITS = ("ublog.socket", "ublog.service", "ublog-mailer.service", "ublog-cleanup.timer")
+UNITS = (
+    "ublog.socket",
+    "ublog.service",
+    "ublog-mailer.service",
+    "ublog-cleanup.timer",
+    "ublog-backup.timer",
+)
+#: What must be active on a load balancer instead.
+LB_UNITS = ("ublog-lb-check.service",)
 
 
-def _units(say) -> bool:  # pragma: no cover (tests/install)
+def _units(say, role: str) -> bool:  # pragma: no cover (tests/install)
     healthy = True
-    for unit in UNITS:
+    for unit in LB_UNITS if role == "lb" else UNITS:
         out = run(["systemctl", "is-active", unit], what="systemctl", check=False)
         active = out.stdout.decode().strip() or "unknown"
         say(f"service:  {unit} {active}")
@@ -87,6 +98,24 @@ def _mail(config: Config, say, service_user: str) -> bool:
     return result.returncode == 0
 
 
+#: The site's health check through this host's nginx (ublog_site.health).
+HEALTHZ = "http://127.0.0.1/healthz"
+
+
+def probe(url: str = HEALTHZ, timeout: float = 5) -> tuple[bool, str]:
+    """GET ``url``: whether it answered 200, and what it said (one line)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            body = response.read(200).decode(errors="replace").strip()
+            return True, f"{response.status} {body}"
+    except urllib.error.HTTPError as exc:
+        body = exc.read(200).decode(errors="replace").strip()
+        return False, f"{exc.code} {body}".strip()
+    except (OSError, http.client.HTTPException) as exc:
+        reason = getattr(exc, "reason", exc)
+        return False, f"no answer: {reason}"
+
+
 def status(
     config: Config, say: Callable[[str], None] = print, service_user: str = "ublog"
 ) -> bool:
@@ -103,8 +132,12 @@ def status(
         schema, state, healthy = False, f"unreachable: {exc}", False
     say(f"database: {db.engine} {db.name} ({where}): {state}")
     if systemd_running():
-        healthy &= _units(say)
+        healthy &= _units(say, config["ublog", "role"])
         _libraries(say)
+        if config["ublog", "role"] != "lb":
+            answered, text = probe()
+            say(f"healthz:  {HEALTHZ}: {text}")
+            healthy &= answered
     else:
         say("service:  systemd is not running here (no service state)")
     if schema and config["ublog", "role"] != "lb":

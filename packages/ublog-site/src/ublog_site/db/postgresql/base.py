@@ -7,14 +7,31 @@ answer every request of that window with a 500. Here a new connection that
 fails that way is tried again, with a growing pause, for up to
 ``OPTIONS["connect_wait"]`` seconds (``[database] connect_wait``); the
 request waits instead of failing. Any other error (a wrong password, a
-missing database) fails at once, as before.
+missing database) fails at once, as before. Inside :func:`no_wait` (the
+health check, which must answer at once) nothing waits.
 """
 
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db.backends.postgresql import base
+
+#: Set by :func:`no_wait`: new connections fail at once.
+_NO_WAIT: ContextVar[bool] = ContextVar("ublog_db_no_wait", default=False)
+
+
+@contextmanager
+def no_wait():
+    """New connections made in this block do not wait for a restart."""
+    token = _NO_WAIT.set(True)
+    try:
+        yield
+    finally:
+        _NO_WAIT.reset(token)
+
 
 #: What libpq says while the server restarts.
 RESTARTING = (
@@ -39,7 +56,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return params
 
     def get_new_connection(self, conn_params):
-        deadline = time.monotonic() + getattr(self, "connect_wait", 0)
+        wait = 0 if _NO_WAIT.get() else getattr(self, "connect_wait", 0)
+        deadline = time.monotonic() + wait
         pause = 0.1
         while True:
             try:
