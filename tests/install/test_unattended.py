@@ -161,18 +161,11 @@ def test_unattended_upgrades_keep_the_admin_s_changes(
         # --- 3. unattended-upgrade to the current version -------------------
         allow_origin(tb)
         publish(tb, deb)
-        first, took, log = unattended_upgrade(tb)
-        report(f"unattended-upgrade {old} -> {current}", f"{took:.1f} s")
-        said = first.stdout + first.stderr
-        assert first.returncode == 0, said[-5000:]
-        assert installed_version(tb, "ublog") == current, said[-5000:]
+        said, log = upgraded_without_prompt(tb, old, current)
         # It looked for a conffile prompt in the .deb and found none.
         assert "check_conffile_prompt(" in said, said[-5000:]
-        assert NO_PROMPT in said, said[-5000:]
-        assert PROMPT not in said and PROMPT not in log, said[-5000:]
         upgraded = re.findall(r"Packages that will be upgraded: (.*)", log)
         assert upgraded and "ublog" in upgraded[0].split(), log
-        assert "All upgrades installed" in log, log
         dpkg_log = tb.run(["cat", "/var/log/dpkg.log"]).stdout
         assert f"upgrade ublog:{arch} {old} {current}" in dpkg_log
         assert f"status installed ublog:{arch} {current}" in dpkg_log
@@ -200,14 +193,7 @@ def test_unattended_upgrades_keep_the_admin_s_changes(
         conf = with_settings(conf, {"limits": {"nginx_connections": "50"}})
         tb.run(["sh", "-c", f"cat > {CONF}"], input=conf)
         publish(tb, next_deb)
-        second, took, log = unattended_upgrade(tb)
-        report(f"unattended-upgrade {current} -> {newest}", f"{took:.1f} s")
-        said = second.stdout + second.stderr
-        assert second.returncode == 0, said[-5000:]
-        assert installed_version(tb, "ublog") == newest, said[-5000:]
-        assert PROMPT not in said and PROMPT not in log, said[-5000:]
-        assert NO_PROMPT in said, said[-5000:]
-        assert "All upgrades installed" in log, log
+        upgraded_without_prompt(tb, current, newest)
         dpkg_log = tb.run(["cat", "/var/log/dpkg.log"]).stdout
         assert f"upgrade ublog:{arch} {current} {newest}" in dpkg_log
         page = wait_for_200(tb)
@@ -221,3 +207,17 @@ def test_unattended_upgrades_keep_the_admin_s_changes(
         assert local_check(tb) == 204
         assert worker_count(tb, wanted_workers) == wanted_workers
     report("test_unattended (module total)", f"{time.monotonic() - started:.0f} s")
+
+
+def upgraded_without_prompt(tb, old: str, new: str) -> tuple[str, str]:
+    """Run unattended-upgrade, which must install ublog *new* over *old*
+    with no conffile prompt; what it said, and its log."""
+    result, took, log = unattended_upgrade(tb)
+    report(f"unattended-upgrade {old} -> {new}", f"{took:.1f} s")
+    said = result.stdout + result.stderr
+    assert result.returncode == 0, said[-5000:]
+    assert installed_version(tb, "ublog") == new, said[-5000:]
+    assert NO_PROMPT in said, said[-5000:]
+    assert PROMPT not in said and PROMPT not in log, said[-5000:]
+    assert "All upgrades installed" in log, log
+    return said, log
