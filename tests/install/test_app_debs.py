@@ -9,7 +9,8 @@ project made with ``django-admin startproject`` lists both apps, passes
 ``check`` and ``makemigrations --check`` (the shipped migrations are
 complete for that Django) and runs a small test suite through both apps'
 views: anonymous post, like, owner-only edit; sign-up, e-mailed activation
-link, activation on POST, login, logout on POST only.
+link, activation on POST, login, logout on POST only; both in German, from
+the catalogs debian/rules compiled.
 
 The host release's older python3-django does not satisfy the Depends: shown
 too.
@@ -64,6 +65,7 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import TestCase
 from django.urls import reverse
+from django.utils import translation
 from ublog_posts.models import Like, Post
 
 
@@ -125,6 +127,13 @@ class AccountsTests(TestCase):
         logout = reverse("ublog_accounts:logout")
         self.assertEqual(self.client.get(logout).status_code, 405)
         self.assertEqual(self.client.post(logout).status_code, 302)
+
+    def test_german_from_the_compiled_catalogs(self):
+        """debian/rules compiled the .po files the wheel carries."""
+        with self.settings(LANGUAGE_CODE="de"), translation.override("de"):
+            self.assertContains(self.client.get("/"), "Neuer Beitrag")
+            self.assertContains(self.client.get(reverse("ublog_accounts:signup")),
+                                "<h1>Registrieren</h1>")
 
     def test_running_on_debians_django(self):
         self.assertEqual(django.VERSION[:2], DJANGO)
@@ -251,5 +260,5 @@ def test_per_app_debs_install_next_to_debians_django(debs, app_root):
     out = tests.stdout + tests.stderr
     assert tests.returncode == 0, out[-5000:]
     ran = re.search(r"Ran (\d+) tests?", out)
-    assert ran and int(ran[1]) == 5 and "\nOK" in out, out[-3000:]
+    assert ran and int(ran[1]) == 6 and "\nOK" in out, out[-3000:]
     report("throwaway project tests on Debian's Django", f"{ran[1]} passed")

@@ -21,11 +21,12 @@ import uuid
 from pathlib import Path
 
 import pytest
+from support import axe
 from support.db import psql
 from support.figures import report
 from support.images import gradient_png
 from support.localrepo import install_ublog
-from support.site import wait_for_200
+from support.site import IMAGE_ALT, wait_for_200
 from support.smtp_sink import SmtpSink
 from support.testbed import Testbed
 from ublog_build.paths import DIST
@@ -172,10 +173,15 @@ def test_a_person_signs_up_posts_likes_edits_deletes_in_chromium(
 
 
 def visit(page, watch, tb, sink, username, address, image):
+    """The journey; axe checks each kind of page on the way (``minor`` keeps
+    the violations below serious, for the figures)."""
+    minor = []
     # --- sign up ------------------------------------------------------------
     page.goto("/")
     assert page.title() == "Posts"
+    minor += axe.check(page, "the list, empty")
     page.get_by_role("link", name="Sign up").click()
+    minor += axe.check(page, "sign-up")
     page.fill("#id_username", username)
     page.fill("#id_email", address)
     page.fill("#id_password1", PASSWORD)
@@ -197,6 +203,7 @@ def visit(page, watch, tb, sink, username, address, image):
     # The GET only shows a form (mail scanners follow links)...
     page.goto(link[0])
     assert page.locator("h1").inner_text() == "Activate your account"
+    minor += axe.check(page, "activation")
     assert username in page.locator("main").inner_text()
     assert psql(tb, is_active, "ublog") == "f"
     # ... the click activates.
@@ -207,6 +214,7 @@ def visit(page, watch, tb, sink, username, address, image):
 
     # --- log in -------------------------------------------------------------
     page.get_by_role("link", name="Log in").first.click()
+    minor += axe.check(page, "log-in")
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
     page.get_by_role("button", name="Log in").click()
@@ -217,14 +225,20 @@ def visit(page, watch, tb, sink, username, address, image):
     text = f"A sunset over the veth, seen from the browser {username}"
     page.get_by_role("link", name="New post").first.click()
     assert page.locator("h1").inner_text() == "New post"
+    page.set_input_files("#id_image", str(image))
+    page.get_by_role("button", name="Post").click()  # no text, no description
+    assert page.locator(".ublog-errors").count() == 2
+    minor += axe.check(page, "the post form with errors")
     page.fill("#id_text", text)
     page.set_input_files("#id_image", str(image))
+    page.fill("#id_image_alt", IMAGE_ALT)
     page.get_by_role("button", name="Post").click()
     page.wait_for_url(re.compile(r"/\d+/$"))
     post_id = int(re.search(r"/(\d+)/$", page.url)[1])
     post = page.locator(f"#post-{post_id}")
     assert text in post.locator(".ublog-post-text").inner_text()
     assert post.locator(".ublog-post-owner").inner_text() == username
+    minor += axe.check(page, "a post")
 
     # The image is shown: served by nginx, decoded by the browser.
     img = post.locator(".ublog-post-image img")
@@ -235,13 +249,16 @@ def visit(page, watch, tb, sink, username, address, image):
     assert img.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [240, 135]
     src = img.get_attribute("src")
     assert src.startswith("/media/ublog_posts/") and src.endswith(".png"), src
+    assert img.get_attribute("alt") == IMAGE_ALT
     served = tb.http(src)
-    assert served.status == 200 and served.body == image.read_bytes()
+    assert served.status == 200 and served.body.startswith(b"\x89PNG")
+    assert served.body != image.read_bytes(), "the upload itself is served"
 
     # --- like it, without a page load -----------------------------------------
     page.goto("/")
     post = page.locator(f"#post-{post_id}")
     assert post.locator(".ublog-post-image img").is_visible()
+    minor += axe.check(page, "the list")
     count = post.locator(".ublog-like-count")
     button = post.locator(".ublog-like-button")
     assert count.inner_text() == "0"
@@ -280,6 +297,20 @@ def visit(page, watch, tb, sink, username, address, image):
     assert psql(tb, sql, "ublog") == edited
     # The image was kept.
     assert page.locator(f"#post-{post_id} img").get_attribute("src") == src
+
+    # --- the author's profile, and a page that does not exist ------------------
+    page.locator(f"#post-{post_id}").get_by_role("link", name=username).click()
+    page.wait_for_url(f"{tb.url}/users/{username}/")
+    assert page.locator("h1").inner_text() == username
+    assert page.locator(f"#post-{post_id}").count() == 1
+    minor += axe.check(page, "a profile")
+    missing = f"{tb.url}/users/nobody-{username}/"
+    assert page.goto(missing).status == 404
+    # The one 404 this visit wants (its response and Chromium's console line).
+    assert f"404: {missing}" in watch.errors
+    watch.errors[:] = [error for error in watch.errors if missing not in error]
+    minor += axe.check(page, "the 404 page")
+    page.goto(f"/{post_id}/")
 
     # --- delete it --------------------------------------------------------------
     page.locator(f"#post-{post_id}").get_by_role("link", name="Delete").click()
@@ -335,3 +366,5 @@ def visit(page, watch, tb, sink, username, address, image):
     )
     assert header_bg not in ("rgba(0, 0, 0, 0)", "transparent"), header_bg
     report("screenshot", screenshot(page, "list.png"))
+    rules = sorted({f"{v['impact']} {v['id']}" for v in minor})
+    report("axe: minor or moderate violations (9 pages)", ", ".join(rules) or "none")

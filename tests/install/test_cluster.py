@@ -37,7 +37,7 @@ from support.clients import network, race, wait_for_window
 from support.db import django
 from support.figures import report
 from support.httpclient import HttpSession, unverified
-from support.images import png_bytes
+from support.images import png_bytes, png_size
 from support.lan import Lan
 from support.leftovers import new_name
 from support.load import LIMITS as LOAD_LIMITS
@@ -370,9 +370,10 @@ def check_cluster(db, app1, app2, lb, deb, next_deb, media):
     listing = app2.http("/").text
     assert "shared" in listing  # the same database, the list cache invalidated
     image = image_src(listing)
-    assert app2.http(image).body == png_bytes(5, 4)
-    assert lb.http(image).body == png_bytes(5, 4)
-    assert len(list(media.rglob("*.png"))) == 1
+    served = app2.http(image).body
+    assert png_size(served) == (5, 4)  # re-encoded on upload
+    assert lb.http(image).body == served
+    assert len(list(media.rglob("*.png"))) == 2  # the image and its thumbnail
 
     # --- the migration lock lives in the database ---------------------------------
     db.run(

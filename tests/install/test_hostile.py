@@ -32,7 +32,7 @@ from support.db import django, psql
 from support.figures import report
 from support.httpclient import HttpSession, Response, multipart, raw_request
 from support.images import noise_png, png_bytes
-from support.site import PASSWORD, login, new_post, publish, wait_for_200
+from support.site import IMAGE_ALT, PASSWORD, login, new_post, publish, wait_for_200
 from ublog_build.releases import RELEASES
 
 #: The release installed (the oldest).
@@ -260,7 +260,9 @@ def upload(text: str, files: dict, csrf: bool = True):
 
     def send(h: Hostile) -> Response:
         web = h.anonymous() if csrf else h.tb.session()
-        return web.post_multipart("/new/", {"text": text}, files)
+        return web.post_multipart(
+            "/new/", {"text": text, "image_alt": IMAGE_ALT}, files
+        )
 
     return send
 

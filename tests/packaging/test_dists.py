@@ -2,7 +2,9 @@
 metadata (twine, check-wheel-contents), byte-reproducibility, and that each
 installs alone into a fresh venv."""
 
+import gettext
 import hashlib
+import io
 import os
 import subprocess
 import sys
@@ -28,8 +30,12 @@ PACKAGES = {
             "static/ublog_posts/like.js",
             "static/ublog_posts/posts.css",
             "fixtures/ublog_posts_demo.json",
+            "locale/de/LC_MESSAGES/django.po",
+            "locale/de/LC_MESSAGES/django.mo",
             "migrations/__init__.py",
             "migrations/0001_initial.py",
+            "migrations/0003_images.py",
+            "management/commands/processimages.py",
             "apps.py",
         ],
     ),
@@ -42,6 +48,10 @@ PACKAGES = {
             "templates/ublog_accounts/login.html",
             "templates/ublog_accounts/activation_email_subject.txt",
             "templates/ublog_accounts/activation_email_body.txt",
+            "static/ublog_accounts/accounts.css",
+            "fixtures/ublog_accounts_demo.json",
+            "locale/de/LC_MESSAGES/django.po",
+            "locale/de/LC_MESSAGES/django.mo",
             "apps.py",
         ],
     ),
@@ -52,6 +62,8 @@ PACKAGES = {
             "templates/ublog_posts/base.html",
             "templates/ublog_accounts/base.html",
             "static/ublog_site/site.css",
+            "locale/de/LC_MESSAGES/django.po",
+            "locale/de/LC_MESSAGES/django.mo",
             "conf/ublog.conf.example",
             "settings.py",
             "wsgi.py",
@@ -133,8 +145,57 @@ def test_sdist_carries_sources_tests_and_docs(package):
     for name in ["pyproject.toml", "README.rst", "LICENSE", "PKG-INFO"]:
         assert name in names, f"{package} sdist lacks {name}"
     assert any(n.startswith("tests/") and n.endswith(".py") for n in names)
-    missing = [f for f in required if f"src/{module}/{f}" not in names]
+    # The catalogs are compiled when the wheel is built (hatch-msgfmt-s-ball).
+    missing = [
+        f for f in required if f"src/{module}/{f}" not in names and f[-3:] != ".mo"
+    ]
     assert not missing, f"{package} sdist lacks {missing}"
+    assert not [n for n in names if n.endswith(".mo")], "compiled catalogs in sdist"
+    if package != "ublog-site":
+        assert "CHANGELOG.rst" in names
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_wheel_catalogs_are_complete_and_compiled_from_their_po(package):
+    """Every message of the German catalog is translated, and the compiled
+    catalog the wheel carries gives exactly those translations."""
+    from babel.messages.pofile import read_po
+
+    module = PACKAGES[package][0]
+    base = f"{module}/locale/de/LC_MESSAGES/django"
+    with zipfile.ZipFile(wheel_path(package)) as wheel:
+        catalog = read_po(io.BytesIO(wheel.read(f"{base}.po")), locale="de")
+        compiled = gettext.GNUTranslations(io.BytesIO(wheel.read(f"{base}.mo")))
+    messages = [m for m in catalog if m.id]
+    assert messages, f"{package}: an empty catalog"
+    untranslated = [
+        m.id
+        for m in messages
+        if m.fuzzy or not all(m.string if m.pluralizable else [m.string])
+    ]
+    assert not untranslated, f"{package}: not translated: {untranslated}"
+    for message in messages:
+        if message.pluralizable:
+            singular, plural = message.id
+            for n, expected in ((1, message.string[0]), (2, message.string[1])):
+                assert compiled.ngettext(singular, plural, n) == expected
+        elif message.context:
+            assert compiled.pgettext(message.context, message.id) == message.string
+        else:
+            assert compiled.gettext(message.id) == message.string
+
+
+@pytest.mark.parametrize("package", ["ublog-posts", "ublog-accounts"])
+def test_apps_name_their_project_urls(package):
+    with zipfile.ZipFile(wheel_path(package)) as wheel:
+        metadata = wheel.read(f"{dist_name(package)}-{VERSION}.dist-info/METADATA")
+    urls = [
+        line
+        for line in metadata.decode().splitlines()
+        if line.startswith("Project-URL")
+    ]
+    names = {url.split(":", 1)[1].split(",")[0].strip() for url in urls}
+    assert {"Homepage", "Documentation", "Changelog", "Source"} <= names
 
 
 def test_site_wheel_declares_console_script_and_pins_apps():

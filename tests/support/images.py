@@ -43,6 +43,14 @@ def gradient_png(width: int = 240, height: int = 135) -> bytes:
     )
 
 
+def png_size(content: bytes) -> tuple[int, int] | None:
+    """The (width, height) of a PNG, from its header; None if *content* is
+    not a PNG."""
+    if content[:8] != b"\x89PNG\r\n\x1a\n" or content[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(content[16:20], "big"), int.from_bytes(content[20:24], "big")
+
+
 def noise_png(width: int, height: int) -> bytes:
     """A PNG of random pixels (stored with the fastest compression)."""
     return png(width, height, lambda x, y: os.urandom(3), level=1)

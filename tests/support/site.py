@@ -65,13 +65,18 @@ def login(web: HttpSession, username: str, password: str) -> Response:
     return done
 
 
+#: The description (alt text) the tests give every image they post.
+IMAGE_ALT = "A picture a test posted"
+
+
 def new_post(
     web: HttpSession, text: str, image: bytes | None = None, filename: str = "p.png"
 ) -> Response:
-    """Submit the new-post form (with a PNG when ``image`` is given)."""
+    """Submit the new-post form (with a PNG and its description when
+    ``image`` is given)."""
     web.get("/new/")  # the form, and the CSRF cookie
     files = {"image": (filename, image, "image/png")} if image is not None else {}
-    return web.post_multipart("/new/", {"text": text}, files)
+    return web.post_multipart("/new/", {"text": text, "image_alt": IMAGE_ALT}, files)
 
 
 def publish(

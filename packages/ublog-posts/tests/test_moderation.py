@@ -87,8 +87,14 @@ def test_bad_anonymous_posts_mode(settings, client, mode):
 def test_system_check_reports_bad_settings(settings):
     settings.UBLOG_POSTS_ANONYMOUS_POSTS = "sometimes"
     settings.UBLOG_POSTS_CLIENT_ADDRESS = "no.such.module.address"
+    settings.UBLOG_POSTS_IMAGE_FORMATS = ["PNG", "BMP"]
     errors = [e for e in checks.run_checks() if e.id.startswith("ublog_posts.")]
-    assert [e.id for e in errors] == ["ublog_posts.E001", "ublog_posts.E002"]
+    assert [e.id for e in errors] == [
+        "ublog_posts.E001",
+        "ublog_posts.E002",
+        "ublog_posts.E003",
+    ]
+    assert "not BMP" in errors[2].msg
 
 
 def test_client_address_default_is_remote_addr(settings):
@@ -192,7 +198,11 @@ def test_open_anonymous_post_is_published_and_recorded(settings, client, media_r
     settings.UBLOG_POSTS_ANONYMOUS_POSTS = "open"
     response = client.post(
         CREATE,
-        {"text": "anyone may", "image": upload(image_bytes())},
+        {
+            "text": "anyone may",
+            "image_alt": "A test image",
+            "image": upload(image_bytes()),
+        },
         REMOTE_ADDR="203.0.113.5",
     )
     post = Post.objects.get()
@@ -219,7 +229,11 @@ def test_one_session_keeps_its_token(client):
 def test_moderated_anonymous_post_waits(client, moderated, media_root):
     response = client.post(
         CREATE,
-        {"text": "Please approve", "image": upload(image_bytes())},
+        {
+            "text": "Please approve",
+            "image_alt": "A test image",
+            "image": upload(image_bytes()),
+        },
         REMOTE_ADDR="2001:db8::7",
         follow=True,
     )

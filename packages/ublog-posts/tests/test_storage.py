@@ -125,7 +125,12 @@ def test_disk_full_on_create_is_a_form_error_and_leaves_nothing(client, media_ro
     assert len(content) > 20000
     with file_size_limit(4096):
         response = client.post(
-            CREATE, {"text": "too big for the disk", "image": upload(content)}
+            CREATE,
+            {
+                "text": "too big for the disk",
+                "image_alt": "A test image",
+                "image": upload(content),
+            },
         )
     assert response.status_code == 507
     assert b"out of disk space" in response.content
@@ -143,7 +148,7 @@ def test_disk_full_on_edit_keeps_the_old_post_and_image(client, user, media_root
     with file_size_limit(4096):
         response = client.post(
             reverse("ublog_posts:edit", args=[post.pk]),
-            {"text": "new", "image": upload(big_png())},
+            {"text": "new", "image_alt": "A test image", "image": upload(big_png())},
         )
     assert response.status_code == 507
     post.refresh_from_db()
@@ -151,11 +156,35 @@ def test_disk_full_on_edit_keeps_the_old_post_and_image(client, user, media_root
     assert files_under(media_root) == [old_name]
 
 
+def test_no_room_for_the_thumbnail_leaves_no_image_either(
+    client, media_root, monkeypatch
+):
+    """The image is stored, then the disk fills up: the image goes too."""
+    real_save = AtomicFileSystemStorage._save
+
+    def full_for_thumbnails(self, name, content):
+        if "/thumbnails/" in f"/{name}":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(self, name, content)
+
+    monkeypatch.setattr(AtomicFileSystemStorage, "_save", full_for_thumbnails)
+    response = client.post(
+        CREATE,
+        {"text": "x", "image_alt": "A test image", "image": upload(image_bytes())},
+    )
+    assert response.status_code == 507
+    assert Post.objects.count() == 0
+    assert [name for name in files_under(media_root) if "." in name] == []
+
+
 def test_other_storage_errors_are_not_hidden(client, media_root):
     # A file where the upload directory should be: a real error, not "full".
     (media_root / "ublog_posts").write_bytes(b"in the way")
     with pytest.raises(OSError) as info:
-        client.post(CREATE, {"text": "x", "image": upload(image_bytes())})
+        client.post(
+            CREATE,
+            {"text": "x", "image_alt": "A test image", "image": upload(image_bytes())},
+        )
     assert info.value.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
     assert Post.objects.count() == 0
     assert files_under(media_root) == ["ublog_posts"]

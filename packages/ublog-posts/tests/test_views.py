@@ -1,5 +1,7 @@
 """Views: list, detail, create, edit, delete, like."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -48,10 +50,46 @@ def test_list_shows_posts_escaped_with_linebreaks(client):
     assert "anonymous" in content
 
 
-def test_list_shows_image_thumbnail(client):
-    post = Post.objects.create(text="pic", image=upload(image_bytes()))
-    response = client.get(LIST)
-    assert f'src="/media/{post.image.name}"'.encode() in response.content
+def post_with_image(client, size=(1600, 900), alt="A sunset over the sea"):
+    """A post with an image, published through the form (re-encoded)."""
+    content = image_bytes("JPEG", size=size)
+    response = client.post(
+        CREATE, {"text": "pic", "image_alt": alt, "image": upload(content)}
+    )
+    assert response.status_code == 302
+    return Post.objects.latest("pk")
+
+
+def test_list_shows_thumbnail_with_its_size_and_the_authors_description(client):
+    post = post_with_image(client)
+    content = client.get(LIST).content.decode()
+    thumbnail, image = f"/media/{post.thumbnail.name}", f"/media/{post.image.name}"
+    assert f'src="{thumbnail}" width="640" height="360"' in content
+    assert f'srcset="{thumbnail} 640w, {image} 1600w"' in content
+    # The link to the post is named by the image's description.
+    link = re.search(
+        r'<a class="ublog-post-image" href="([^"]+)">\s*<img ([^>]+)>', content
+    )
+    assert link[1] == post.get_absolute_url()
+    assert 'alt="A sunset over the sea"' in link[2]
+    assert image not in content.replace(f"{image} 1600w", "")
+
+
+def test_small_image_has_no_srcset(client):
+    post_with_image(client, size=(300, 200))
+    content = client.get(LIST).content.decode()
+    assert 'width="300" height="200"' in content
+    assert "srcset" not in content
+
+
+def test_image_stored_before_processing_is_shown_whole(client):
+    """Until ``processimages`` runs: the image itself, and the text as alt."""
+    post = Post.objects.create(text="An old\npicture", image=upload(image_bytes()))
+    content = client.get(LIST).content.decode()
+    assert (
+        f'src="/media/{post.image.name}" alt="Image of the post “An old picture”"'
+        in (content)
+    )
 
 
 def test_list_search(client):
@@ -163,9 +201,12 @@ def test_detail(client, post):
 
 
 def test_detail_with_image_links_full_image(client):
-    post = Post.objects.create(text="pic", image=upload(image_bytes()))
-    response = client.get(post.get_absolute_url())
-    assert f'href="/media/{post.image.name}"'.encode() in response.content
+    post = post_with_image(client, alt="Two cats")
+    content = client.get(post.get_absolute_url()).content.decode()
+    image = f"/media/{post.image.name}"
+    assert f'<a class="ublog-post-image" href="{image}">' in content
+    assert f'<img src="{image}" width="1600" height="900" alt="Two cats">' in content
+    assert post.thumbnail.name not in content
 
 
 def test_detail_missing_is_404(client):
@@ -183,7 +224,10 @@ def test_create_form_page(client):
 
 
 def test_anonymous_create(client, media_root):
-    response = client.post(CREATE, {"text": "anon", "image": upload(image_bytes())})
+    response = client.post(
+        CREATE,
+        {"text": "anon", "image_alt": "A test image", "image": upload(image_bytes())},
+    )
     post = Post.objects.get()
     assert response.status_code == 302
     assert response.url == post.get_absolute_url()
@@ -205,7 +249,10 @@ def test_create_text_too_long_shows_error(client):
 
 
 def test_create_bad_image_shows_error(client):
-    response = client.post(CREATE, {"text": "x", "image": upload(b"GIF89a nope")})
+    response = client.post(
+        CREATE,
+        {"text": "x", "image_alt": "A test image", "image": upload(b"GIF89a nope")},
+    )
     assert response.status_code == 200
     assert b"Upload a valid image" in response.content
     assert not Post.objects.exists()

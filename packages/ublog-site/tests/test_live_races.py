@@ -133,6 +133,8 @@ class Site:
             "Cookie": f"csrftoken={self.csrf}"
             + (f"; sessionid={session}" if session else ""),
         }
+        if image is not None:
+            data = {**data, "image_alt": "A picture"}
         if image is None:
             body = urllib.parse.urlencode(data).encode()
             headers["Content-Type"] = "application/x-www-form-urlencoded"

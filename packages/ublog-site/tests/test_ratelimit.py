@@ -114,15 +114,33 @@ def test_anonymous_likes_are_keyed_by_address(client, settings):
 def test_image_posts_and_the_daily_byte_budget(client, settings):
     image = png()
     limit(settings, image_post=(3, DAY), upload_bytes=2 * image.size + 1)
-    assert client.post("/new/", {"text": "a", "image": png()}).status_code == 302
+    assert (
+        client.post(
+            "/new/", {"text": "a", "image": png(), "image_alt": "a"}
+        ).status_code
+        == 302
+    )
     assert client.post("/new/", {"text": "b"}).status_code == 302  # no image
     # Over the byte budget: refused, and the bytes given back...
     big = png((64, 64))
-    assert client.post("/new/", {"text": "c", "image": big}).status_code == 429
+    assert (
+        client.post("/new/", {"text": "c", "image": big, "image_alt": "c"}).status_code
+        == 429
+    )
     # ... so a small one still fits (the refused one counted as an image
     # post, though); then the image rate is over.
-    assert client.post("/new/", {"text": "d", "image": png()}).status_code == 302
-    assert client.post("/new/", {"text": "e", "image": png()}).status_code == 429
+    assert (
+        client.post(
+            "/new/", {"text": "d", "image": png(), "image_alt": "d"}
+        ).status_code
+        == 302
+    )
+    assert (
+        client.post(
+            "/new/", {"text": "e", "image": png(), "image_alt": "e"}
+        ).status_code
+        == 429
+    )
     assert sorted(Post.objects.values_list("text", flat=True)) == ["a", "b", "d"]
 
 

@@ -70,7 +70,7 @@ def test_home_page_uses_the_site_layout(client):
 def test_logged_in_nav_has_logout_button(client):
     client.force_login(make_user("bob"))
     html = client.get("/").content.decode()
-    assert '<span class="site-user">bob</span>' in html
+    assert '<a href="/users/bob/" class="site-user">bob</a>' in html
     assert re.search(
         r'<form class="site-logout" method="post" action="/accounts/logout/">'
         r'\s*<input type="hidden" name="csrfmiddlewaretoken"',
@@ -224,7 +224,10 @@ def test_signup_activate_login_post_like_edit_delete_logout(media_root):
     assert client.get("/accounts/password/change/").status_code == 200
 
     # Create a post with an image.
-    response = client.post("/new/", {"text": "Hello μblog!", "image": png_upload()})
+    response = client.post(
+        "/new/",
+        {"text": "Hello μblog!", "image": png_upload(), "image_alt": "A teal dot"},
+    )
     assert response.status_code == 302, response.content.decode()
     post = Post.objects.get()
     assert post.owner == user
@@ -246,7 +249,9 @@ def test_signup_activate_login_post_like_edit_delete_logout(media_root):
     # Edit.
     response = client.get(f"/{post.pk}/edit/")
     assert response.status_code == 200
-    response = client.post(f"/{post.pk}/edit/", {"text": "Hello again"})
+    response = client.post(
+        f"/{post.pk}/edit/", {"text": "Hello again", "image_alt": "A teal dot"}
+    )
     assert response.status_code == 302
     post.refresh_from_db()
     assert post.text == "Hello again"

@@ -7,6 +7,7 @@ PostgreSQL paths run for real in the install test (tests/install), on a
 booted Debian with the .deb installed.
 """
 
+import io
 import os
 import sqlite3
 import stat
@@ -16,6 +17,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from PIL import ExifTags, Image
 
 from ublog_site.config import load_config
 from ublog_site.system import backup, configfile
@@ -101,6 +103,51 @@ def test_setup_builds_a_working_site_and_is_idempotent(site):
 
 
 @needs_root
+def jpeg_with_gps() -> bytes:
+    """A JPEG as phones write them: camera and GPS position in its EXIF."""
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "PhoneMaker"
+    exif.get_ifd(ExifTags.IFD.GPSInfo).update({1: "N", 2: (48.0, 51.0, 29.0)})
+    out = io.BytesIO()
+    Image.new("RGB", (900, 600), "teal").save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+@needs_root
+def test_setup_reencodes_the_images_stored_before(site):
+    """On upgrade, images stored as uploaded (before uploads were
+    re-encoded) lose their metadata and get thumbnails; one that cannot be
+    processed is named in a warning and never fails the upgrade."""
+    config = setup(site, say=lambda line: None)
+    media = config["ublog", "media_root"]
+    (media / "ublog_posts").mkdir(exist_ok=True)
+    (media / "ublog_posts" / "old.jpg").write_bytes(jpeg_with_gps())
+    (media / "ublog_posts" / "broken.jpg").write_bytes(jpeg_with_gps()[:200])
+    db_path = config["ublog", "data_dir"] / "db.sqlite3"
+    with sqlite3.connect(db_path) as db:
+        for name in ("old", "broken"):
+            db.execute(
+                "INSERT INTO ublog_posts_post (text, image, image_alt, thumbnail,"
+                " status, poster_session, created, modified) VALUES"
+                f" ('{name}', 'ublog_posts/{name}.jpg', '', '', 'published', '',"
+                " '2026-01-01', '2026-01-01')"
+            )
+    lines, say = said()
+    setup(Options(**{**site.__dict__, "previous_version": "0.0.9"}), say=say)
+    with sqlite3.connect(db_path) as db:
+        rows = dict(
+            db.execute("SELECT text, image || '|' || thumbnail FROM ublog_posts_post")
+        )
+    image, thumbnail = rows["old"].split("|")
+    assert image != "ublog_posts/old.jpg" and thumbnail
+    assert not (media / "ublog_posts" / "old.jpg").exists()
+    assert b"PhoneMaker" not in (media / image).read_bytes()
+    with Image.open(media / thumbnail) as small:
+        assert small.size == (640, 427)
+    assert rows["broken"] == "ublog_posts/broken.jpg|"
+    assert any("served as they were stored" in line for line in lines), lines
+
+
 def test_setup_writes_the_config_once_with_a_secret(tmp_path):
     path = tmp_path / "etc" / "ublog.conf"
     assert configfile.ensure(path, group="root", allowed_hosts=["blog.test"])
@@ -177,8 +224,9 @@ def test_backup_restore_roundtrip_and_rotation(site):
     with sqlite3.connect(db_path) as db:
         db.execute(
             "INSERT INTO ublog_posts_post"
-            " (text, image, status, poster_session, created, modified)"
-            " VALUES ('kept', '', 'published', '', '2026-01-01', '2026-01-01')"
+            " (text, image, image_alt, thumbnail, status, poster_session,"
+            " created, modified)"
+            " VALUES ('kept', '', '', '', 'published', '', '2026-01-01', '2026-01-01')"
         )
     made = backup.create(config, "0.1.0")
     assert stat.S_IMODE(made.dump.stat().st_mode) == 0o600

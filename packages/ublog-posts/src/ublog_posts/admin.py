@@ -14,6 +14,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from .forms import AdminPostForm
 from .models import Like, Post, like_count_subquery
 
 #: The hidden field of the confirmation page: the largest primary key it
@@ -27,6 +28,7 @@ def owner_lookup(prefix):
 
 @admin.register(Post)
 class PostAdmin(admin.ModelAdmin):
+    form = AdminPostForm
     list_display = [
         "__str__",
         "owner",

@@ -7,6 +7,10 @@ from django.utils.module_loading import import_string
 DEFAULT_MAX_IMAGE_SIZE = 5 * 1024 * 1024
 DEFAULT_IMAGE_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
 DEFAULT_PER_PAGE = 20
+#: 24 megapixels: a 6000 x 4000 photograph. Decoded, about 100 MB.
+DEFAULT_MAX_IMAGE_PIXELS = 24_000_000
+DEFAULT_MAX_IMAGE_DIMENSION = 2048
+DEFAULT_THUMBNAIL_WIDTH = 640
 
 # What anonymous visitors may do (UBLOG_POSTS_ANONYMOUS_POSTS).
 ANONYMOUS_POSTS_OPEN = "open"
@@ -26,9 +30,47 @@ def max_image_size():
 
 
 def image_formats():
-    """Accepted Pillow format names, upper case (``UBLOG_POSTS_IMAGE_FORMATS``)."""
+    """Accepted Pillow format names, upper case (``UBLOG_POSTS_IMAGE_FORMATS``):
+    some of JPEG, PNG, GIF and WEBP, the formats images are re-encoded in.
+
+    Raises ``ImproperlyConfigured`` for any other format.
+    """
     formats = getattr(settings, "UBLOG_POSTS_IMAGE_FORMATS", DEFAULT_IMAGE_FORMATS)
-    return tuple(str(name).upper() for name in formats)
+    names = tuple(str(name).upper() for name in formats)
+    unknown = [name for name in names if name not in DEFAULT_IMAGE_FORMATS]
+    if unknown:
+        raise ImproperlyConfigured(
+            "UBLOG_POSTS_IMAGE_FORMATS may name JPEG, PNG, GIF and WEBP (the "
+            f"formats images are re-encoded in), not {', '.join(unknown)}."
+        )
+    return names
+
+
+def max_image_pixels():
+    """Most pixels an upload may decode to, every frame of an animation
+    counted (``UBLOG_POSTS_MAX_IMAGE_PIXELS``); more is refused from the
+    header, before decoding."""
+    return int(
+        getattr(settings, "UBLOG_POSTS_MAX_IMAGE_PIXELS", DEFAULT_MAX_IMAGE_PIXELS)
+    )
+
+
+def max_image_dimension():
+    """Longest side, in pixels, of a stored image; larger uploads are scaled
+    down (``UBLOG_POSTS_MAX_IMAGE_DIMENSION``)."""
+    return int(
+        getattr(
+            settings, "UBLOG_POSTS_MAX_IMAGE_DIMENSION", DEFAULT_MAX_IMAGE_DIMENSION
+        )
+    )
+
+
+def thumbnail_width():
+    """Width, in pixels, of the thumbnails lists show
+    (``UBLOG_POSTS_THUMBNAIL_WIDTH``)."""
+    return int(
+        getattr(settings, "UBLOG_POSTS_THUMBNAIL_WIDTH", DEFAULT_THUMBNAIL_WIDTH)
+    )
 
 
 def per_page():

@@ -1,25 +1,19 @@
-"""Forms: the post form and the validation of uploaded images."""
+"""Forms: the post form, the admin's, and what both do with an image."""
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
-from PIL import Image
 
-from . import conf
+from . import conf, images
 from .models import Post
 from .signals import delete_file_on_commit
 
 
-def validate_image(upload):
-    """Check an uploaded image and return its Pillow format name.
-
-    The size is checked before anything is decoded; then the file is opened
-    with Pillow and verified, reopened (``verify()`` leaves the image unusable)
-    and its format and pixel count are checked. Raises ``ValidationError`` with
-    the codes ``too_large``, ``invalid_image`` or ``bad_format``.
-    """
+def check_size(upload):
+    """Refuse an upload larger than ``UBLOG_POSTS_MAX_IMAGE_SIZE`` before
+    anything is decoded (code ``too_large``)."""
     max_size = conf.max_image_size()
     if upload.size is not None and upload.size > max_size:
         raise ValidationError(
@@ -30,41 +24,77 @@ def validate_image(upload):
                 "max": filesizeformat(max_size),
             },
         )
-    too_many_pixels = ValidationError(
-        _("The image has too many pixels."), code="too_large"
+
+
+class PostImageFormMixin:
+    """The image of a post form: an upload is checked and re-encoded
+    (``images.process``), a description is required with an image, and the
+    files a save replaces are deleted once it commits. Used by the post form
+    and the admin's."""
+
+    alt_required_message = _(
+        "Describe the image for people who cannot see it (for example: "
+        "“A red bicycle leaning on a stone wall”)."
     )
-    invalid = ValidationError(
-        _("Upload a valid image. The file is not an image or is corrupted."),
-        code="invalid_image",
-    )
-    try:
-        upload.seek(0)
-        with Image.open(upload) as image:
-            image.verify()
-        upload.seek(0)
-        with Image.open(upload) as image:
-            image_format = image.format
-            width, height = image.size
-    except Image.DecompressionBombError as exc:
-        raise too_many_pixels from exc
-    except Exception as exc:
-        raise invalid from exc
-    finally:
-        upload.seek(0)
-    max_pixels = Image.MAX_IMAGE_PIXELS
-    if max_pixels is not None and width * height > max_pixels:
-        raise too_many_pixels
-    allowed = conf.image_formats()
-    if image_format not in allowed:
-        raise ValidationError(
-            _("Images in %(format)s format are not accepted. Use %(allowed)s."),
-            code="bad_format",
-            params={"format": image_format, "allowed": ", ".join(allowed)},
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.processed = None
+        self.previous_files = self.instance.image_files() if self.instance.pk else []
+
+    def clean_image(self):
+        image = self.cleaned_data.get("image")
+        if isinstance(image, UploadedFile):
+            check_size(image)
+            self.processed = images.process(image)
+        return image
+
+    def clean(self):
+        cleaned_data = super().clean()
+        image = cleaned_data.get("image")
+        has_image = self.processed is not None or (
+            image is not False and bool(self.instance.image)
         )
-    return image_format
+        if "image" in self.errors:
+            return cleaned_data
+        if has_image and not cleaned_data.get("image_alt", "").strip():
+            self.add_error(
+                "image_alt",
+                ValidationError(self.alt_required_message, code="alt_required"),
+            )
+        return cleaned_data
+
+    def save(self, commit=True):
+        if self.errors:  # ModelForm.save() says why it cannot save
+            return super().save(commit=commit)
+        if self.processed is not None:
+            self.instance.set_image(self.processed)
+        elif self.cleaned_data.get("image") is False or not self.instance.image:
+            self.instance.clear_image()
+        post = super().save(commit=commit)
+        if commit:
+            self.delete_replaced_files(post)
+        return post
+
+    def discard_new_files(self):
+        """After a failed save: delete at once the files it stored already
+        (the image, when the thumbnail could not be stored); the previous
+        ones stay."""
+        storage = Post._meta.get_field("image").storage
+        for name in self.instance.image_files():
+            if name not in self.previous_files:
+                storage.delete(name)
+
+    def delete_replaced_files(self, post):
+        """Once saved: the files no longer referenced go after the commit."""
+        kept = set(post.image_files())
+        storage = Post._meta.get_field("image").storage
+        for name in self.previous_files:
+            if name not in kept:
+                delete_file_on_commit(storage, name)
 
 
-class PostForm(forms.ModelForm):
+class PostForm(PostImageFormMixin, forms.ModelForm):
     image = forms.FileField(
         label=_("Image"),
         required=False,
@@ -73,24 +103,13 @@ class PostForm(forms.ModelForm):
 
     class Meta:
         model = Post
-        fields = ["text", "image"]
+        fields = ["text", "image", "image_alt"]
         widgets = {"text": forms.Textarea(attrs={"rows": 4})}
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.previous_image_name = self.instance.image.name if self.instance.pk else ""
 
-    def clean_image(self):
-        image = self.cleaned_data.get("image")
-        if isinstance(image, UploadedFile):
-            image.ublog_format = validate_image(image)
-            image.content_type = Image.MIME.get(image.ublog_format)
-        return image
+class AdminPostForm(PostImageFormMixin, forms.ModelForm):
+    """The admin's post form: images are processed as on the site."""
 
-    def save(self, commit=True):
-        post = super().save(commit=commit)
-        if commit and self.previous_image_name != post.image.name:
-            # Replaced or cleared: the old file is no longer referenced.
-            storage = Post._meta.get_field("image").storage
-            delete_file_on_commit(storage, self.previous_image_name)
-        return post
+    class Meta:
+        model = Post
+        fields = ["text", "image", "image_alt", "owner", "status"]

@@ -3,6 +3,7 @@
 import uuid
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import (
@@ -19,17 +20,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.text import Truncator
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
 from . import list_cache
+from .images import EXTENSIONS
 from .moderation import can_moderate
 
 MAX_TEXT_LENGTH = 1000
-
-# File name extensions for the formats Pillow detects; others use the lower-cased
-# format name.
-FORMAT_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
+MAX_ALT_LENGTH = 250
 
 
 def detect_image_format(file):
@@ -48,20 +48,28 @@ def detect_image_format(file):
         file.seek(position)
 
 
-def post_image_upload_to(instance, filename):
+def post_image_upload_to(instance, filename, field="image"):
     """Storage name for a post's image: ``ublog_posts/YYYY/MM/<uuid4>.<ext>``.
 
     The client's file name is ignored; the extension comes from the format
-    that was detected in the file's content.
+    the file was encoded in (``images``), else from its content.
     """
     try:
-        upload = instance.image.file
+        upload = getattr(instance, field).file
     except (ValueError, OSError):
         upload = None
     image_format = getattr(upload, "ublog_format", None) or detect_image_format(upload)
-    extension = FORMAT_EXTENSIONS.get(image_format, (image_format or "bin").lower())
+    extension = EXTENSIONS.get(image_format, (image_format or "bin").lower())
     now = timezone.now()
     return f"ublog_posts/{now:%Y}/{now:%m}/{uuid.uuid4().hex}.{extension}"
+
+
+def post_thumbnail_upload_to(instance, filename):
+    """Storage name for a post's thumbnail: ``ublog_posts/thumbnails/YYYY/MM/
+    <uuid4>.<ext>`` (the extension of the format it was encoded in)."""
+    return "ublog_posts/thumbnails/" + post_image_upload_to(
+        instance, filename, field="thumbnail"
+    ).removeprefix("ublog_posts/")
 
 
 def like_count_subquery():
@@ -75,6 +83,14 @@ def like_count_subquery():
         .values("count")
     )
     return Coalesce(Subquery(likes, output_field=IntegerField()), 0)
+
+
+def stored_file(encoded):
+    """An ``images.Encoded`` as a file for a model field; the storage name is
+    made by the field's ``upload_to`` from its format."""
+    file = ContentFile(encoded.content, name=f"image.{encoded.extension}")
+    file.ublog_format = encoded.format
+    return file
 
 
 class PostQuerySet(models.QuerySet):
@@ -125,6 +141,29 @@ class Post(models.Model):
         validators=[MaxLengthValidator(MAX_TEXT_LENGTH)],
     )
     image = models.ImageField(_("image"), upload_to=post_image_upload_to, blank=True)
+    image_alt = models.CharField(
+        _("image description"),
+        max_length=MAX_ALT_LENGTH,
+        blank=True,
+        help_text=_(
+            "What the image shows, for people who cannot see it (read aloud "
+            "by screen readers, shown when the image does not load)."
+        ),
+    )
+    image_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    image_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    # A smaller copy for lists (``images``); empty for an image stored before
+    # images were processed, until ``manage.py processimages`` makes it.
+    thumbnail = models.ImageField(
+        _("thumbnail"),
+        upload_to=post_thumbnail_upload_to,
+        blank=True,
+        editable=False,
+    )
+    thumbnail_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    thumbnail_height = models.PositiveIntegerField(
+        null=True, blank=True, editable=False
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("owner"),
@@ -183,6 +222,41 @@ class Post(models.Model):
 
     def get_absolute_url(self):
         return reverse("ublog_posts:detail", args=[self.pk])
+
+    def set_image(self, processed):
+        """Attach *processed* (``images.Processed``): the image and its
+        thumbnail, both saved to storage when the post is saved."""
+        self.image = stored_file(processed.image)
+        self.image_width = processed.image.width
+        self.image_height = processed.image.height
+        self.thumbnail = stored_file(processed.thumbnail)
+        self.thumbnail_width = processed.thumbnail.width
+        self.thumbnail_height = processed.thumbnail.height
+
+    def clear_image(self):
+        """No image any more (the files stay until the caller deletes them)."""
+        self.image = self.thumbnail = ""
+        self.image_alt = ""
+        self.image_width = self.image_height = None
+        self.thumbnail_width = self.thumbnail_height = None
+
+    def image_files(self):
+        """The storage names of the image and its thumbnail (those set)."""
+        return [f.name for f in (self.image, self.thumbnail) if f]
+
+    @property
+    def alt_text(self):
+        """The image's text alternative: the author's description; for an
+        image posted before descriptions existed, the start of the text."""
+        if self.image_alt:
+            return self.image_alt
+        return gettext("Image of the post “%(text)s”") % {"text": self}
+
+    @property
+    def list_image(self):
+        """The file a list shows: the thumbnail, else (not processed yet)
+        the image."""
+        return self.thumbnail or self.image
 
     @property
     def is_published(self):

@@ -1,4 +1,4 @@
-"""Signal handlers: remove a post's image file once the post is deleted;
+"""Signal handlers: remove a post's image files once the post is deleted;
 forget cached list pages when posts or likes change (not when a new post
 waits for moderation: nobody else sees it yet)."""
 
@@ -16,8 +16,10 @@ def delete_file_on_commit(storage, name, using=None):
 
 
 def delete_post_image(sender, instance, using, **kwargs):
-    if instance.image:
-        delete_file_on_commit(instance.image.storage, instance.image.name, using)
+    """The image and its thumbnail go with the post."""
+    storage = instance.image.storage
+    for name in instance.image_files():
+        delete_file_on_commit(storage, name, using)
 
 
 def invalidate_list_on_post_save(sender, instance, created, using=None, **kwargs):

@@ -13,4 +13,10 @@ urlpatterns = [
     path("<int:pk>/edit/", views.PostUpdateView.as_view(), name="edit"),
     path("<int:pk>/delete/", views.PostDeleteView.as_view(), name="delete"),
     path("<int:pk>/like/", views.LikeToggleView.as_view(), name="like"),
+    path("users/<str:username>/", views.ProfileView.as_view(), name="profile"),
+    path(
+        "users/<str:username>/liked/",
+        views.ProfileView.as_view(tab="liked"),
+        name="profile_liked",
+    ),
 ]

@@ -1,4 +1,5 @@
-"""Views: list, detail, create, edit, delete and like toggle of posts.
+"""Views: list, detail, create, edit, delete and like toggle of posts, and
+each user's profile (their posts, the posts they liked).
 
 Lists, searches and likes see published posts only. A post waiting for
 moderation is shown on its detail page to its poster and to moderators only
@@ -9,6 +10,7 @@ import errno
 import logging
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -95,6 +97,48 @@ class PostListView(PostQuerySetMixin, ListView):
         return response
 
 
+class ProfileView(PostQuerySetMixin, ListView):
+    """A user's profile: their published posts, newest first (``tab`` =
+    ``"posts"``), or the published posts they liked, the latest like first
+    (``tab`` = ``"liked"``); paginated. A user who does not exist or is
+    inactive is a 404."""
+
+    template_name = "ublog_posts/profile.html"
+    context_object_name = "posts"
+    tab = "posts"
+
+    def get_paginate_by(self, queryset):
+        return conf.per_page()
+
+    def get_profile_user(self):
+        if not hasattr(self, "profile_user"):
+            User = get_user_model()
+            lookup = {User.USERNAME_FIELD: self.kwargs["username"]}
+            user = get_object_or_404(User._default_manager, **lookup)
+            if not getattr(user, "is_active", True):
+                raise Http404
+            self.profile_user = user
+        return self.profile_user
+
+    def get_queryset(self):
+        user = self.get_profile_user()
+        posts = super().get_queryset().published()
+        if self.tab == "liked":
+            return posts.filter(likes__user=user).order_by("-likes__created", "-pk")
+        return posts.filter(owner=user)
+
+    def get_context_data(self, **kwargs):
+        user = self.get_profile_user()
+        published = Post.objects.published()
+        kwargs.update(
+            profile_user=user,
+            tab=self.tab,
+            post_count=published.filter(owner=user).count(),
+            liked_count=published.filter(likes__user=user).count(),
+        )
+        return super().get_context_data(**kwargs)
+
+
 class VisiblePostMixin:
     """A post waiting for moderation is a 404 for those who may not see it."""
 
@@ -140,6 +184,7 @@ class SavePostMixin:
             with transaction.atomic():
                 self.object = form.save()
         except OSError as exc:
+            form.discard_new_files()
             if exc.errno not in STORAGE_FULL_ERRNOS:
                 raise
             logger.error("Upload not stored: %s", exc)

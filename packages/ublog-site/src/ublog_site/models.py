@@ -8,6 +8,7 @@ row per mail that failed at least once; the row goes when the mail is sent
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class MailRetry(models.Model):
@@ -34,8 +35,8 @@ class MailRetry(models.Model):
     last_error = models.TextField(blank=True)
 
     class Meta:
-        verbose_name = "mail retry"
-        verbose_name_plural = "mail retries"
+        verbose_name = _("mail retry")
+        verbose_name_plural = _("mail retries")
 
     def __str__(self):
         state = "failed" if self.failed else f"next at {self.next_attempt}"
@@ -57,7 +58,7 @@ class RateCounter(models.Model):
     expires = models.DateTimeField(db_index=True)
 
     class Meta:
-        verbose_name = "rate counter"
+        verbose_name = _("rate counter")
 
     def __str__(self):
         return f"{self.key} = {self.value} until {self.expires}"

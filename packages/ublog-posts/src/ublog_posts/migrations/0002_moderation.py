@@ -3,28 +3,13 @@
 published, the default), the poster's address and session token, and the
 indexes the list and the admin's bulk removal use.
 
-On PostgreSQL the two NOT NULL columns also get a default in the database:
-during a package upgrade the workers of the version before keep serving
-until the migration is done and they are restarted, and their INSERTs name
-neither column (Django's own default lives only in Python, and Django 4.2,
-which this app supports, has no ``db_default``)."""
+On PostgreSQL the two NOT NULL columns also get a default in the database
+(see ``ublog_posts.db_defaults``)."""
 
 from django.conf import settings
 from django.db import migrations, models
 
-#: Defaults kept by the database itself (see the module docstring).
-DATABASE_DEFAULTS = {"status": "published", "poster_session": ""}
-
-
-def set_database_defaults(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    table = schema_editor.quote_name("ublog_posts_post")
-    for column, value in DATABASE_DEFAULTS.items():
-        schema_editor.execute(
-            f"ALTER TABLE {table} ALTER COLUMN {schema_editor.quote_name(column)} "
-            f"SET DEFAULT {schema_editor.quote_value(value)}"
-        )
+from ublog_posts.db_defaults import keep_defaults
 
 
 class Migration(migrations.Migration):
@@ -88,5 +73,7 @@ class Migration(migrations.Migration):
                 fields=["poster_session"], name="ublog_posts_post_session"
             ),
         ),
-        migrations.RunPython(set_database_defaults, migrations.RunPython.noop),
+        keep_defaults(
+            "ublog_posts_post", {"status": "published", "poster_session": ""}
+        ),
     ]

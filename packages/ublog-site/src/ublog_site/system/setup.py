@@ -157,6 +157,15 @@ def setup(opts: Options, say: Callable[[str], None] = print) -> Config:
             user=opts.user,
             what="collecting static files",
         )
+        reencoded = ctl(
+            "processimages",
+            config=opts.config_path,
+            user=opts.user,
+            what="re-encoding the images posted before this version",
+            check=False,
+        )
+        if reencoded.returncode:  # named above; never a failed upgrade for it
+            say("warning: the images named above are served as they were stored")
     serve(opts, config, say)
     if not opts.maintainer_script and systemd_running():  # pragma: no cover
         run(
