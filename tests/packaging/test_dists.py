@@ -2,10 +2,12 @@
 metadata (twine, check-wheel-contents), byte-reproducibility, and that each
 installs alone into a fresh venv."""
 
+import configparser
 import gettext
 import hashlib
 import io
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -208,14 +210,61 @@ def test_site_wheel_declares_console_script_and_pins_apps():
     assert f"Requires-Dist: ublog-accounts=={VERSION}" in metadata
 
 
-@pytest.mark.parametrize("package", ["ublog-posts", "ublog-accounts"])
-def test_apps_declare_supported_django_versions(package):
+def tox_matrix(package_factor):
+    """The (Python, Django) versions tox.ini tests a package with: env_list's
+    brace groups expanded, pyXYZ read as X.YZ and djXY through its
+    DJANGO_SPEC line (the lower bound)."""
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(ROOT / "tox.ini")
+    envs = []
+    for line in config["tox"]["env_list"].split():
+        expanded = [""]
+        for part in re.split(r"(\{[^}]*\})", line):
+            choices = part[1:-1].split(",") if part.startswith("{") else [part]
+            expanded = [head + choice for head in expanded for choice in choices]
+        envs += expanded
+    specs = dict(
+        re.findall(
+            r"^(dj\d+): DJANGO_SPEC = Django>=([\d.]+),",
+            config["testenv"]["set_env"],
+            re.M,
+        )
+    )
+    pythons, djangos = set(), set()
+    for env in envs:
+        factors = env.split("-")
+        if package_factor in factors:
+            pythons.add(f"{factors[0][2]}.{factors[0][3:]}")
+            djangos.add(specs[factors[1]])
+    return pythons, djangos
+
+
+@pytest.mark.parametrize(
+    "package, factor", [("ublog-posts", "posts"), ("ublog-accounts", "accounts")]
+)
+def test_apps_declare_every_version_of_the_tox_matrix(package, factor):
     with zipfile.ZipFile(wheel_path(package)) as wheel:
         metadata = wheel.read(f"{dist_name(package)}-{VERSION}.dist-info/METADATA")
-    metadata = metadata.decode()
-    for version in ("4.2", "5.2", "6.0", "6.1"):
-        assert f"Classifier: Framework :: Django :: {version}" in metadata
-    assert "requires-dist: django" in metadata.lower()
+    classifiers = {
+        line.split(": ", 1)[1]
+        for line in metadata.decode().splitlines()
+        if line.startswith("Classifier: ")
+    }
+    pythons, djangos = tox_matrix(factor)
+    assert len(pythons) >= 4 and len(djangos) >= 4, (pythons, djangos)
+    declared_pythons = {
+        c.rsplit(" :: ", 1)[1]
+        for c in classifiers
+        if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)
+    }
+    declared_djangos = {
+        c.rsplit(" :: ", 1)[1]
+        for c in classifiers
+        if re.fullmatch(r"Framework :: Django :: \d+\.\d+", c)
+    }
+    assert declared_pythons == pythons
+    assert declared_djangos == djangos
+    assert "requires-dist: django" in metadata.decode().lower()
 
 
 def test_twine_check_strict():

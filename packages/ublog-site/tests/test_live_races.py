@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -169,6 +170,10 @@ class Site:
             "with connection.cursor() as c:\n"
             f"    c.execute({query!r}); print(c.fetchone()[0])\n"
         )
+        return int(self.python(code))
+
+    def python(self, code):
+        """Run ``code`` with the site's settings; the last line it printed."""
         out = subprocess.run(
             [sys.executable, "-c", code],
             env=self.env,
@@ -176,7 +181,7 @@ class Site:
             capture_output=True,
             text=True,
         )
-        return int(out.stdout.split()[-1])
+        return out.stdout.splitlines()[-1]
 
     def stop(self):
         self.server.terminate()
@@ -333,3 +338,75 @@ def test_likes_edits_and_deletes_of_one_user(site):
     )
     passed(site, results, "deletes", LIMITS["delete"])
     assert before - site.sql("SELECT COUNT(*) FROM ublog_posts_post") == 5
+
+
+OLD_IMAGES = """
+import io
+import json
+import django
+django.setup()
+from django.conf import settings
+from django.core.files.base import ContentFile
+from PIL import Image
+from ublog_posts.models import Post
+exif = Image.Exif()
+exif[0x010F] = "PhoneMaker"
+posts = []
+for i in range(%(count)d):
+    data = io.BytesIO()
+    Image.new("RGB", (900, 600), (i, 90, 160)).save(data, "JPEG", exif=exif.tobytes())
+    post = Post(text=f"stored as uploaded {i}")
+    post.image.save(f"old{i}.jpg", ContentFile(data.getvalue()), save=False)
+    post.save()
+    posts.append(post.pk)
+print(json.dumps({"posts": posts, "media": str(settings.MEDIA_ROOT)}))
+"""
+
+STORED_FILES = """
+import json
+import django
+django.setup()
+from ublog_posts.models import Post
+rows = Post.objects.exclude(image="").values_list("pk", "image", "thumbnail")
+print(json.dumps(list(rows)))
+"""
+
+
+def test_processimages_on_three_hosts_at_once(site):
+    """Three ``processimages`` at once, as when three hosts upgrade together:
+    each old image is re-encoded once, every one gets a thumbnail, the old
+    files (with their camera data) are gone, and the media directory holds
+    exactly the files the database names."""
+    count = 12
+    seeded = json.loads(site.python(OLD_IMAGES % {"count": count}))
+    started = time.monotonic()
+    runs = [
+        subprocess.Popen(
+            [_bin("ublog-ctl"), "processimages"],
+            env=site.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    figure(
+        f"live {site.engine}: processimages, 3 at once, {count} old images",
+        f"{time.monotonic() - started:.1f} s",
+    )
+    for run, (_out, err) in zip(runs, outputs, strict=True):
+        assert run.returncode == 0, err
+    processed = [int(out.split()[1]) if out else 0 for out, _err in outputs]
+    assert sum(processed) == count, processed
+    rows = json.loads(site.python(STORED_FILES))
+    assert all(thumbnail for _pk, _image, thumbnail in rows), rows
+    assert {pk for pk, _image, _thumbnail in rows} >= set(seeded["posts"])
+    media = Path(seeded["media"])
+    on_disk = {
+        str(path.relative_to(media)) for path in media.rglob("*") if path.is_file()
+    }
+    named = {name for _pk, image, thumbnail in rows for name in (image, thumbnail)}
+    assert on_disk == named
+    for name in named:
+        assert b"PhoneMaker" not in (media / name).read_bytes(), name
