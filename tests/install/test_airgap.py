@@ -16,7 +16,6 @@ Figures (repository size, package count, offline install time) are printed:
 run with -s to see them.
 """
 
-import hashlib
 import os
 import re
 import shutil
@@ -26,6 +25,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.digests import sha256
 from support.figures import report
 from support.site import wait_for_200
 from support.testbed import Testbed
@@ -35,10 +35,6 @@ from ublog_build.releases import RELEASES
 REPO = DIST / "repo"
 MOUNT = "/media/usb/ublog-repo"  # where dist/repo/README tells admins to put it
 APT = "apt-get -q -o Dpkg::Options::=--force-confdef"
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture(scope="module")

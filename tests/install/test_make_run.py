@@ -12,7 +12,6 @@ from before the cache table existed gets what it lacks, and keeps its data.
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from support.figures import report
 from support.httpclient import HttpSession
+from support.ports import free_port
 from ublog_build.paths import ROOT
 
 PASSWORD = "a long and uncommon passphrase"
@@ -43,12 +43,6 @@ def fresh_clone(target: Path) -> Path:
         copy.write_bytes(source.read_bytes())
         copy.chmod(source.stat().st_mode)
     return target
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class MakeRun:

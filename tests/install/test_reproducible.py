@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.digests import sha256
 from support.figures import report
 from ublog_build import deb, paths, releases
 from ublog_build.releases import RELEASES
@@ -51,10 +52,6 @@ VARIATIONS += ",domain_host.use_sudo=1"
 BUILD = "mkdir -p out && DEB_RULES_REQUIRES_ROOT=no UBLOG_DEB_DESTDIR=out " + (
     "debian/rules binary"
 )
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def members(deb_file: Path, member: str) -> dict[str, tuple]:

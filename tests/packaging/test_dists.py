@@ -4,7 +4,6 @@ installs alone into a fresh venv."""
 
 import configparser
 import gettext
-import hashlib
 import io
 import os
 import re
@@ -15,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from support.digests import sha256
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "dist" / "python"
@@ -85,10 +85,6 @@ def wheel_path(package, directory=DIST):
 
 def sdist_path(package, directory=DIST):
     return directory / f"{dist_name(package)}-{VERSION}.tar.gz"
-
-
-def sha256(path):
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def build(package, outdir, epoch):

@@ -31,21 +31,19 @@ It prints how long the round trip and each step took.
 
 import ast
 import base64
-import hashlib
 import json
-import os
 import re
-import signal
-import socket
+import shutil
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
-import warnings
 from pathlib import Path
 
 import pytest
+from support import package_index
+from support.digests import sha256
+from support.package_index import Index, clean_env, http_get, http_status
+from ublog_build import paths
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "dist" / "python"
@@ -58,12 +56,7 @@ PLATFORM = ["--implementation", "cp", "--abi", "cp312"] + [
     "--platform",
     "manylinux_2_28_x86_64",
 ]
-INDEX_USER = "uploader"
 PROJECT = "mysite"
-# Environment variables that would add another source of packages, redirect
-# the loopback traffic or leak the tool venv into the new one.
-FOREIGN_ENV = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "DJANGO_SETTINGS_MODULE")
-PROXY_ENV = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
 
 class Timer:
@@ -107,32 +100,6 @@ def run(command, what, *, timeout=600, **kwargs):
     return result
 
 
-def clean_env(*, keep_pip=(), loopback_only=False, **extra):
-    """os.environ without pip's configuration (PIP_FIND_LINKS and the like)
-    and what would leak into another venv; ``loopback_only`` also drops the
-    proxies, for commands that only talk to the loopback index."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not (key.startswith("PIP_") and key not in keep_pip)
-        and key not in FOREIGN_ENV
-        and not (loopback_only and key.lower() in PROXY_ENV)
-    }
-    env["PIP_CONFIG_FILE"] = os.devnull
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    env.update(extra)
-    return env
-
-
-def sha256(path):
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def cache_dir():
-    base = os.environ.get("CACHE_DIR") or Path.home() / ".cache" / "ublog"
-    return Path(base) / "roundtrip" / "wheels"
-
-
 def pinned_hashes():
     """{name==version: {sha256, ...}} of requirements/roundtrip.txt."""
     text = REQUIREMENTS.read_text().replace("\\\n", " ")
@@ -147,7 +114,7 @@ def pinned_hashes():
 
 def dependency_wheels():
     """The pinned dependency wheels, from the cache, downloaded once."""
-    wheels = cache_dir()
+    wheels = paths.cache_dir() / "roundtrip" / "wheels"
     wheels.mkdir(parents=True, exist_ok=True)
     download = [sys.executable, "-m", "pip", "download", "--quiet"]
     download += ["--only-binary=:all:", "--require-hashes", "-r", REQUIREMENTS]
@@ -184,116 +151,6 @@ def our_dists():
             )
         files[package] = (wheels[0], sdists[0])
     return files
-
-
-def find_python312():
-    """python3.12 from PATH (make puts pyenv's there) or from pyenv."""
-    candidates = [
-        Path(directory) / f"python{PYTHON_VERSION}"
-        for directory in os.environ.get("PATH", "").split(os.pathsep)
-        if directory and "shims" not in Path(directory).parts
-    ]
-    pyenv_root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
-    candidates += sorted(pyenv_root.glob(f"versions/{PYTHON_VERSION}.*/bin/python3"))
-    for candidate in candidates:
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    pytest.fail(
-        f"no python{PYTHON_VERSION}: install it with pyenv ({pyenv_root})",
-        pytrace=False,
-    )
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def http_get(url, timeout=5):
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(url, timeout=timeout) as response:
-        return response.status, response.read()
-
-
-def http_status(url, method="GET", data=None, headers=None):
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    request = urllib.request.Request(url, data, headers or {}, method=method)
-    try:
-        with opener.open(request, timeout=10) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-
-
-class Index:
-    """pypiserver on a free loopback port; uploads need the htpasswd user."""
-
-    def __init__(self, directory):
-        self.directory = directory
-        self.packages = directory / "packages"
-        self.packages.mkdir(parents=True)
-        self.password = os.urandom(12).hex()
-        self.htpasswd = directory / "htpasswd"
-        with warnings.catch_warnings():
-            # passlib 1.7.4 imports the crypt module, deprecated in 3.11.
-            warnings.simplefilter("ignore", DeprecationWarning)
-            from passlib.apache import HtpasswdFile
-
-        users = HtpasswdFile(
-            str(self.htpasswd), new=True, default_scheme="sha256_crypt"
-        )
-        users.set_password(INDEX_USER, self.password)
-        users.save()
-        self.log = directory / "pypiserver.log"
-        self.process = None
-
-    def start(self):
-        for _attempt in range(3):
-            self.port = free_port()
-            self.url = f"http://127.0.0.1:{self.port}"
-            command = [sys.executable, "-m", "pypiserver", "run"]
-            command += ["--host", "127.0.0.1", "--port", str(self.port)]
-            command += ["--authenticate", "update", "--passwords", str(self.htpasswd)]
-            command += ["--disable-fallback", "--server", "wsgiref", "-v"]
-            command += [str(self.packages)]
-            with self.log.open("ab") as log:
-                self.process = subprocess.Popen(
-                    command,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    env=clean_env(loopback_only=True),
-                )
-            if self.wait_until_up():
-                return
-            self.stop()  # the port was taken meanwhile: another one
-        pytest.fail(f"pypiserver did not start:\n{self.log.read_text()}", pytrace=False)
-
-    def wait_until_up(self, timeout=60):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                return False
-            try:
-                status, _ = http_get(f"{self.url}/health", timeout=2)
-                if status == 200:
-                    return True
-            except OSError:
-                pass
-            time.sleep(0.2)
-        return False
-
-    def stop(self):
-        """Stop the server this test started, by its PID."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.kill(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=15)
 
 
 @pytest.fixture
@@ -642,13 +499,15 @@ def test_apps_round_trip_through_a_package_index(
 ):
     timer = Timer()
     dists = our_dists()
-    python312 = find_python312()
+    python312 = shutil.which(f"python{PYTHON_VERSION}")
+    if python312 is None:
+        pytest.fail(f"no python{PYTHON_VERSION} on PATH: install it with pyenv")
 
     # 1. The index answers and refuses uploads without the right password.
     index.start()
     status = http_status(f"{index.url}/", method="POST", data=b"")
     assert status == 401, f"pypiserver took an anonymous upload: {status}"
-    wrong = base64.b64encode(f"{INDEX_USER}:not-the-password".encode()).decode()
+    wrong = base64.b64encode(f"{package_index.USER}:not-the-password".encode()).decode()
     status = http_status(
         f"{index.url}/", "POST", b"", {"Authorization": f"Basic {wrong}"}
     )
@@ -661,7 +520,7 @@ def test_apps_round_trip_through_a_package_index(
     files = [path for pair in dists.values() for path in pair] + dependencies
     upload = [sys.executable, "-m", "twine", "upload", "--non-interactive"]
     upload += ["--disable-progress-bar", "--repository-url", f"{index.url}/"]
-    upload += ["--username", INDEX_USER, "--password", index.password, *files]
+    upload += ["--username", package_index.USER, "--password", index.password, *files]
     twine_env = {
         key: value
         for key, value in clean_env(loopback_only=True).items()

@@ -10,12 +10,12 @@ moderate ones are returned, for the figures.
 """
 
 import hashlib
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from ublog_build import paths
 
 LOCK_DIR = Path(__file__).with_name("axe")
 #: What axe runs: WCAG 2.0, 2.1 and 2.2 levels A and AA, and best practices.
@@ -23,14 +23,10 @@ TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 FAILING = {"serious", "critical"}
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("CACHE_DIR", Path.home() / ".cache" / "ublog"))
-
-
 def script() -> Path:
     """axe.min.js, installed by ``npm ci`` from the lock file if missing."""
     lock = (LOCK_DIR / "package-lock.json").read_bytes()
-    target = cache_dir() / f"axe-{hashlib.sha256(lock).hexdigest()[:12]}"
+    target = paths.cache_dir() / f"axe-{hashlib.sha256(lock).hexdigest()[:12]}"
     axe = target / "node_modules" / "axe-core" / "axe.min.js"
     if axe.is_file():
         return axe
