@@ -3,7 +3,10 @@
 * :func:`png_bytes`: a tiny red image, the same bytes for the same size;
 * :func:`gradient_png`: a colour gradient, visible in screenshots;
 * :func:`noise_png`: random pixels, which do not compress: about
-  ``width * height * 3`` bytes, to fill a disk.
+  ``width * height * 3`` bytes, to fill a disk;
+
+and what a served PNG holds: :func:`png_size`, and :func:`png_pixels` to
+compare pictures the site re-encoded (other bytes, the same pixels).
 """
 
 import os
@@ -54,3 +57,47 @@ def png_size(content: bytes) -> tuple[int, int] | None:
 def noise_png(width: int, height: int) -> bytes:
     """A PNG of random pixels (stored with the fastest compression)."""
     return png(width, height, lambda x, y: os.urandom(3), level=1)
+
+
+def png_pixels(content: bytes) -> tuple[int, int, bytes]:
+    """(width, height, pixels) of an 8-bit RGB PNG, the pixels as rows of
+    RGB bytes with the encoder's filters undone; ValueError for any other
+    kind of file."""
+    size = png_size(content)
+    if size is None or content[24:26] != b"\x08\x02":
+        raise ValueError("not an 8-bit RGB PNG")
+    width, height = size
+    data, position = b"", 8
+    while position < len(content):
+        length = int.from_bytes(content[position : position + 4], "big")
+        kind = content[position + 4 : position + 8]
+        if kind == b"IDAT":
+            data += content[position + 8 : position + 8 + length]
+        position += 12 + length
+    raw, stride, step = zlib.decompress(data), width * 3, 3
+    pixels, previous = bytearray(), bytearray(stride)
+    for y in range(height):
+        start = y * (stride + 1)
+        kind, row = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
+        for x in range(stride):
+            left = row[x - step] if x >= step else 0
+            up, up_left = previous[x], previous[x - step] if x >= step else 0
+            if kind == 1:
+                row[x] = (row[x] + left) & 0xFF
+            elif kind == 2:
+                row[x] = (row[x] + up) & 0xFF
+            elif kind == 3:
+                row[x] = (row[x] + (left + up) // 2) & 0xFF
+            elif kind == 4:
+                row[x] = (row[x] + _paeth(left, up, up_left)) & 0xFF
+        pixels += row
+        previous = row
+    return width, height, bytes(pixels)
+
+
+def _paeth(left: int, up: int, up_left: int) -> int:
+    estimate = left + up - up_left
+    distances = abs(estimate - left), abs(estimate - up), abs(estimate - up_left)
+    if distances[0] <= distances[1] and distances[0] <= distances[2]:
+        return left
+    return up if distances[1] <= distances[2] else up_left

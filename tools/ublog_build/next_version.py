@@ -20,6 +20,7 @@ log = run.logger("next-version")
 
 #: Where ublog_posts' models declare their indexes, and the one added after.
 MODELS = "packages/ublog-posts/src/ublog_posts/models.py"
+MIGRATIONS = "packages/ublog-posts/src/ublog_posts/migrations"
 INDEX = (
     '            models.Index(fields=["-created", "-id"], '
     'name="ublog_posts_post_created"),\n'
@@ -65,6 +66,18 @@ def edit(path: Path, old: str, new: str, count: int = 1) -> None:
     path.write_text(text.replace(old, new, count))
 
 
+def shipped_migrations(migrations: Path) -> list[str]:
+    """The names of the migrations in ``migrations``, in order."""
+    return sorted(path.stem for path in migrations.glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+def new_migration(migrations: Path) -> tuple[str, str]:
+    """The latest migration in ``migrations`` and the one the next version
+    adds after it."""
+    latest = shipped_migrations(migrations)[-1]
+    return latest, f"{int(latest[:4]) + 1:04d}_post_owner_index"
+
+
 def bump(tree: Path, version: str) -> None:
     """Every version of ``tree``'s packages, a migration and the footer."""
     site = tree / "packages" / "ublog-site" / "pyproject.toml"
@@ -74,12 +87,9 @@ def bump(tree: Path, version: str) -> None:
     edit(site, f'=={old}"', f'=={version}"', count=-1)
     edit(tree / TEMPLATE, FOOTER, FOOTER.replace("μblog", f"μblog {version}"))
     edit(tree / MODELS, INDEX, INDEX + NEW_INDEX)
-    migrations = tree / MODELS.replace("models.py", "migrations")
-    latest = max(path.stem for path in migrations.glob("[0-9][0-9][0-9][0-9]_*.py"))
-    number = int(latest[:4]) + 1
-    (migrations / f"{number:04d}_post_owner_index.py").write_text(
-        MIGRATION.replace("{latest}", latest)
-    )
+    migrations = tree / MIGRATIONS
+    latest, name = new_migration(migrations)
+    (migrations / f"{name}.py").write_text(MIGRATION.replace("{latest}", latest))
     changelog.prepend(
         tree / "debian" / "changelog",
         version,
