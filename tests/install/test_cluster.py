@@ -43,6 +43,7 @@ from support.leftovers import new_name
 from support.load import LIMITS as LOAD_LIMITS
 from support.load import POST_TEXT, Load
 from support.localrepo import add_repo, apt, install_ublog
+from support.pagecache import warm, watch_change
 from support.site import (
     CONF,
     create_superuser,
@@ -364,6 +365,18 @@ def check_cluster(db, app1, app2, lb, deb, next_deb, media):
     assert db_query(db, "SELECT count(*) FROM django_session") == "1"
 
     check_limits_across_app_hosts(app1, app2, lb)
+
+    # --- nginx's micro-cache: both app hosts hold the anonymous list; a new
+    # post (a text: quick to write) shows on both within a second ----------
+    readers = {"app1": app1.session(), "app2": app2.session()}
+    for reader in readers.values():
+        warm(reader, "/")
+    text = f"cached on two hosts {time.monotonic_ns()}"
+    publish(app1.session(), text)
+    change = watch_change(
+        readers, "/", lambda page: text in page.text, time.monotonic()
+    )
+    report("micro-cache: a new post on two app hosts", change.summary())
 
     # --- media: uploaded through app1, served by app2 ------------------------
     shared = publish(app1.session(), "shared", png_bytes(5, 4))

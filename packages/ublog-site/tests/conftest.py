@@ -109,6 +109,35 @@ def clean_env(monkeypatch):
 
 
 @pytest.fixture
+def nginx_tree(tmp_path):
+    """Make a fake nginx configuration under ``tmp_path/nginx`` and return the
+    ``Nginx`` that manages it: Debian's layout (``sites-available``, and
+    ``sites-enabled`` unless ``enabled=False``), EL's (``conf.d``) or, with
+    any other ``layout``, no nginx at all. Every
+    path it writes or removes (marker, snippets, the page cache, the rpm
+    marker) is under ``tmp_path``, never the machine's; keywords replace one."""
+    from ublog_site.system.nginx import Nginx
+
+    def make(layout: str = "debian", enabled: bool = True, **paths) -> Nginx:
+        etc = paths.pop("etc", tmp_path / "nginx")
+        if layout == "debian":
+            (etc / "sites-available").mkdir(parents=True, exist_ok=True)
+            if enabled:
+                (etc / "sites-enabled").mkdir(exist_ok=True)
+        elif layout == "el":
+            (etc / "conf.d").mkdir(parents=True, exist_ok=True)
+        defaults = {
+            "marker": tmp_path / "marker",
+            "snippets": tmp_path / "nginx.d",
+            "rpm_marker": tmp_path / "rpm-package-version",
+            "page_cache": tmp_path / "page-cache",
+        }
+        return Nginx(etc, **{**defaults, **paths})
+
+    return make
+
+
+@pytest.fixture
 def write_config(tmp_path):
     """Write a configuration file; return its path."""
 

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection
 
 from ublog_site.config import ConfigError, load_config
-from ublog_site.system.nginx import LB_SITE, Nginx, real_ip_snippet
+from ublog_site.system.nginx import LB_SITE, real_ip_snippet
 from ublog_site.system.nginx_site import SiteSpec, render
 
 from .test_settings import SECRET, build  # noqa: F401 (fixture)
@@ -127,11 +127,9 @@ def test_lb_site_lists_every_app_server():
 
 
 @needs_root
-def test_nginx_follows_the_role(tmp_path):
+def test_nginx_follows_the_role(tmp_path, nginx_tree):
+    nginx = nginx_tree()
     etc = tmp_path / "nginx"
-    (etc / "sites-available").mkdir(parents=True)
-    (etc / "sites-enabled").mkdir()
-    nginx = Nginx(etc, marker=tmp_path / "marker", snippets=tmp_path / "nginx.d")
     lb = SiteSpec(role="lb", app_servers=("a:80",))
     assert nginx.configure(lb) == [
         f"wrote {tmp_path}/nginx.d/limits.http",
@@ -239,12 +237,11 @@ def test_preparedb_migrates_and_creates_what_is_missing(capsys):
 # -- the balancer's active health check (ublog-lb-check.service) -----------------
 
 
-def test_lb_check_takes_failing_hosts_out_and_puts_them_back(tmp_path):
+def test_lb_check_takes_failing_hosts_out_and_puts_them_back(tmp_path, nginx_tree):
     from ublog_site.system import lb_check
 
+    nginx = nginx_tree(enabled=False)
     etc = tmp_path / "nginx"
-    (etc / "sites-available").mkdir(parents=True)
-    nginx = Nginx(etc, marker=tmp_path / "marker", snippets=tmp_path / "nginx.d")
     conf = tmp_path / "ublog.conf"
     conf.write_text(
         f"[ublog]\nsecret_key = {SECRET}\nrole = lb\n"
@@ -313,14 +310,13 @@ def test_lb_check_takes_failing_hosts_out_and_puts_them_back(tmp_path):
     assert " down;" not in lb_site.read_text()
 
 
-def test_lb_check_keeps_the_balancers_certificate(tmp_path):
+def test_lb_check_keeps_the_balancers_certificate(tmp_path, nginx_tree):
     """lb-check rewrites the whole site: with its TLS server (the cluster
     test found a balancer left on plain HTTP after its first round)."""
     from ublog_site.system import lb_check
 
+    nginx = nginx_tree(enabled=False)
     etc = tmp_path / "nginx"
-    (etc / "sites-available").mkdir(parents=True)
-    nginx = Nginx(etc, marker=tmp_path / "marker", snippets=tmp_path / "nginx.d")
     cert, key = tmp_path / "chain.pem", tmp_path / "key.pem"
     cert.write_text("x")
     key.write_text("x")

@@ -78,3 +78,38 @@ def test_other_errors_fail_at_once(waiting_backend, postgresql):
     with pytest.raises(OperationalError, match="does not exist"):
         connection.ensure_connection()
     assert time.monotonic() - started < 1
+
+
+def test_the_health_check_finds_an_ended_connection_without_a_query(
+    waiting_backend, postgresql
+):
+    """A persistent connection's health check sends nothing (the server's
+    record of its last statement stays), and finds it over once the server
+    ended it (what a restart does to every idle backend): Django then opens
+    a new one and the request goes on."""
+    connection = waiting_backend(postgresql.host, "postgres", postgresql.user, 5, True)
+    admin = waiting_backend(postgresql.host, "postgres", postgresql.user, 0)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid() /* before the check */")
+            (pid,) = cursor.fetchone()
+        for _ in range(3):
+            assert connection.is_usable()
+        with admin.cursor() as cursor:
+            cursor.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [pid])
+            assert cursor.fetchone() == (
+                "SELECT pg_backend_pid() /* before the check */",
+            )
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        deadline = time.monotonic() + 5
+        while connection.is_usable():
+            assert time.monotonic() < deadline, "the ended connection looks usable"
+            time.sleep(0.05)
+        # A new request: Django's health check replaces the connection.
+        connection.close_if_unusable_or_obsolete()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            assert cursor.fetchone()[0] != pid
+    finally:
+        connection.close()
+        admin.close()

@@ -13,19 +13,11 @@ from ublog_site.system.nginx import (
     LIMITS_HTTP,
     LIMITS_SERVER,
     Limits,
-    Nginx,
     client_key_map,
     limits_http,
     limits_server,
 )
 from ublog_site.system.nginx_site import SiteSpec
-
-
-def nginx_tree(tmp_path) -> Nginx:
-    etc = tmp_path / "nginx"
-    (etc / "sites-available").mkdir(parents=True)
-    (etc / "sites-enabled").mkdir()
-    return Nginx(etc, marker=tmp_path / "marker", snippets=tmp_path / "nginx.d")
 
 
 def client_key(ipv6_prefix: int, address: str) -> str:
@@ -91,8 +83,8 @@ def test_limits_can_be_turned_off_one_by_one():
     assert "limit_conn" not in limits_server(no_conn)
 
 
-def test_setup_writes_both_files_once(tmp_path):
-    nginx = nginx_tree(tmp_path)
+def test_setup_writes_both_files_once(nginx_tree):
+    nginx = nginx_tree()
     changed = nginx.configure(SiteSpec(), Limits(post_burst=3))
     assert changed[:2] == [
         f"wrote {nginx.snippets / LIMITS_HTTP}",
@@ -105,26 +97,23 @@ def test_setup_writes_both_files_once(tmp_path):
     ]
 
 
-def test_the_rpms_server_in_conf_d_gets_them_too(tmp_path):
-    etc = tmp_path / "nginx"
-    (etc / "conf.d").mkdir(parents=True)
-    nginx = Nginx(etc, marker=tmp_path / "marker", snippets=tmp_path / "nginx.d")
+def test_the_rpms_server_in_conf_d_gets_them_too(nginx_tree):
+    nginx = nginx_tree(layout="el")
     assert len(nginx.configure(SiteSpec())) == 3
     assert (nginx.snippets / LIMITS_HTTP).is_file()
-    assert (
-        "include /etc/ublog/nginx.d/*.conf;" in (etc / "conf.d/ublog.conf").read_text()
-    )
+    server = (nginx.conf_d / "ublog.conf").read_text()
+    assert "include /etc/ublog/nginx.d/*.conf;" in server
 
 
-def test_no_nginx_no_limits(tmp_path):
-    nginx = Nginx(tmp_path / "none", marker=tmp_path / "m", snippets=tmp_path / "d")
+def test_no_nginx_no_limits(nginx_tree):
+    nginx = nginx_tree(layout="none")
     assert nginx.configure(SiteSpec()) == []
-    assert not (tmp_path / "d").exists()
+    assert not nginx.snippets.exists()
 
 
 @pytest.mark.parametrize("role", ["all-in-one", "app", "lb"])
-def test_every_site_includes_the_limits(tmp_path, role):
-    nginx = nginx_tree(tmp_path)
+def test_every_site_includes_the_limits(nginx_tree, role):
+    nginx = nginx_tree()
     nginx.configure(SiteSpec(role=role, app_servers=("10.0.0.11:80",)))
     site = nginx.site_path.read_text()
     assert site.index("include /etc/ublog/nginx.d/*.http;") < site.index("server {")

@@ -12,7 +12,6 @@ import pytest
 from ublog_site.config import ConfigError, load_config
 from ublog_site.system import tls
 from ublog_site.system.errors import AdminError
-from ublog_site.system.nginx import Nginx
 from ublog_site.system.nginx_site import GENERATED, SiteSpec, Tls, render
 
 PAIR = Tls("/etc/ssl/site.pem", "/etc/ssl/site.key")
@@ -182,25 +181,64 @@ def test_acme_asks_again_for_a_new_name_or_server(load, tmp_path, monkeypatch):
     assert tls.acme_needed(tls.Acme(acme.host_name, "https://other/dir", ""))
 
 
-def test_an_edited_site_of_an_earlier_version_is_kept_aside(tmp_path):
-    etc = tmp_path / "nginx"
-    (etc / "sites-available").mkdir(parents=True)
-    old = etc / "sites-available" / "ublog"
+def test_an_edited_site_of_an_earlier_version_is_kept_aside(nginx_tree):
+    nginx = nginx_tree(enabled=False)
+    old = nginx.available / "ublog"
     old.write_text("server { client_max_body_size 20m; }\n")
-    nginx = Nginx(etc, marker=tmp_path / "m", snippets=tmp_path / "nginx.d")
     changed = nginx.configure(SiteSpec())
-    kept = etc / "sites-available" / "ublog.dpkg-old"
+    kept = nginx.available / "ublog.dpkg-old"
     assert f"kept the earlier {old} as {kept}" in changed[2]
     assert kept.read_text() == "server { client_max_body_size 20m; }\n"
     assert old.read_text().startswith(GENERATED)
     assert nginx.configure(SiteSpec()) == []  # its own file: rewritten in place
 
 
-def test_el_keeps_its_edited_server_as_rpmsave(tmp_path):
-    etc = tmp_path / "nginx"
-    (etc / "conf.d").mkdir(parents=True)
-    (etc / "conf.d" / "ublog.conf").write_text("server {}\n")
-    nginx = Nginx(etc, marker=tmp_path / "m", snippets=tmp_path / "nginx.d")
+def test_el_keeps_its_edited_server_as_rpmsave(nginx_tree):
+    nginx = nginx_tree(layout="el")
+    (nginx.conf_d / "ublog.conf").write_text("server {}\n")
     nginx.configure(SiteSpec())
-    assert (etc / "conf.d" / "ublog.conf.rpmsave").read_text() == "server {}\n"
-    assert nginx.disable(reload=False) == [f"removed {etc}/conf.d/ublog.conf"]
+    assert (nginx.conf_d / "ublog.conf.rpmsave").read_text() == "server {}\n"
+    assert nginx.disable(reload=False) == [f"removed {nginx.conf_d}/ublog.conf"]
+
+
+def test_the_micro_cache_keeps_only_what_django_marks():
+    text = render(SiteSpec(host_name="blog.example.org"))
+    assert "proxy_cache_path /var/cache/ublog " in text
+    (server,) = servers(text)
+    (page,) = re.findall(r"location / \{\n.*?\n    \}", server, flags=re.S)
+    assert "proxy_cache ublog_pages;" in page
+    # Only X-Accel-Expires decides; the visitor's own pages are never used
+    # or stored.
+    assert "proxy_ignore_headers Cache-Control Expires Vary;" in page
+    assert "proxy_cache_valid" not in text
+    assert "proxy_cache_bypass $ublog_personal $ublog_other_page;" in page
+    assert "proxy_no_cache $ublog_personal $ublog_other_page;" in page
+    assert '"~^/(?:[0-9]+/)?$" 0;' in text
+    assert '"~(^|;)\\s*(sessionid|messages)=" 1;' in text
+    assert "proxy_cache_lock on;" in page
+    assert "proxy_cache_use_stale updating;" in page
+    # A refresh in the background would keep serving a deleted post's page.
+    assert "proxy_cache_background_update" not in page
+    assert "proxy_cache_key $scheme://$host$request_uri;" in page
+    # Static files and media are nginx's own files: no cache in front.
+    assert server.count("proxy_cache ") == 1
+
+
+def test_an_app_host_keys_its_cache_by_the_scheme_its_balancer_saw():
+    text = render(SiteSpec(role="app", load_balancers=("10.0.0.2",)))
+    assert "proxy_cache_key $ublog_forwarded_proto://$host$request_uri;" in text
+
+
+def test_no_micro_cache_on_a_balancer_or_when_turned_off():
+    balancer = render(SiteSpec(role="lb", app_servers=("10.0.0.11:80",)))
+    assert "proxy_cache" not in balancer
+    assert "proxy_cache" not in render(SiteSpec(page_cache=False))
+
+
+def test_disabling_the_site_removes_the_page_cache(nginx_tree):
+    nginx = nginx_tree()
+    cache = nginx.page_cache
+    (cache / "a" / "bc").mkdir(parents=True)
+    (cache / "a" / "bc" / "page").write_text("a cached page")
+    assert f"removed the page cache {cache}" in nginx.disable(reload=False)
+    assert not cache.exists()

@@ -8,7 +8,6 @@ import pytest
 from ublog_site.config import load_config
 from ublog_site.system import purge_plan
 from ublog_site.system.errors import AdminError
-from ublog_site.system.nginx import Nginx
 from ublog_site.system.setup import Options, unsetup
 
 SECRET = "purge-plan-tests-" + "k" * 50
@@ -63,15 +62,12 @@ def test_a_name_the_shell_could_misread_is_refused(tmp_path):
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="unsetup is root's (tox runs as root)")
-def test_unsetup_records_the_configuration_as_it_is_on_removal(tmp_path):
-    etc = tmp_path / "nginx"
-    (etc / "sites-available").mkdir(parents=True)
-    (etc / "sites-enabled").mkdir()
+def test_unsetup_records_the_configuration_as_it_is_on_removal(tmp_path, nginx_tree):
     conf = tmp_path / "ublog.conf"
     conf.write_text(f"[ublog]\nsecret_key = {SECRET}\n[database]\nname = blogdb\n")
     opts = Options(
         config_path=conf,
-        nginx=Nginx(etc, marker=tmp_path / "marker", snippets=tmp_path / "snippets"),
+        nginx=nginx_tree(),
         home=tmp_path / "state",
     )
     said = []

@@ -24,7 +24,6 @@ from ublog_site.system import backup, configfile
 from ublog_site.system.commands import run
 from ublog_site.system.database import Database
 from ublog_site.system.errors import AdminError
-from ublog_site.system.nginx import Nginx
 from ublog_site.system.setup import Options, ensure_user, setup, unsetup
 from ublog_site.system.status import status
 
@@ -36,7 +35,7 @@ needs_root = pytest.mark.skipif(
 
 
 @pytest.fixture
-def site(tmp_path):
+def site(tmp_path, nginx_tree):
     """A SQLite site under tmp_path, with a fake /etc/nginx tree."""
     data = tmp_path / "data"
     conf = tmp_path / "etc" / "ublog" / "ublog.conf"
@@ -47,18 +46,16 @@ def site(tmp_path):
         f"[backup]\ndir = {tmp_path / 'backups'}\nkeep = 2\n"
     )
     nginx_etc = tmp_path / "etc" / "nginx"
-    (nginx_etc / "sites-available").mkdir(parents=True)
-    (nginx_etc / "sites-enabled").mkdir()
+    nginx = nginx_tree(
+        etc=nginx_etc,
+        marker=data / ".nginx-default-disabled",
+        snippets=tmp_path / "etc" / "ublog" / "nginx.d",
+    )
     (nginx_etc / "sites-available" / "ublog").write_text(
         "include /etc/ublog/nginx.d/*.http;\nserver {}\n"
     )
     (nginx_etc / "sites-available" / "default").write_text("server {}\n")
     (nginx_etc / "sites-enabled" / "default").symlink_to("../sites-available/default")
-    nginx = Nginx(
-        nginx_etc,
-        marker=data / ".nginx-default-disabled",
-        snippets=tmp_path / "etc" / "ublog" / "nginx.d",
-    )
     return Options(
         config_path=conf, user="root", web_group="root", nginx=nginx, home=data
     )
@@ -376,21 +373,19 @@ def test_restore_refuses_unsafe_media_archives(site, tmp_path):
         backup._restore_media(link, media)
 
 
-def test_nginx_leaves_an_admins_own_default_site_alone(tmp_path):
+def test_nginx_leaves_an_admins_own_default_site_alone(tmp_path, nginx_tree):
+    nginx = nginx_tree()
     etc = tmp_path / "nginx"
-    (etc / "sites-available").mkdir(parents=True)
-    (etc / "sites-enabled").mkdir()
     (etc / "sites-available" / "ublog").write_text("server {}\n")
     (etc / "sites-enabled" / "default").write_text("# the admin's own\n")
-    nginx = Nginx(etc, marker=tmp_path / "marker")
     assert nginx.enable() == ["enabled nginx site ublog"]
     assert (etc / "sites-enabled" / "default").read_text() == "# the admin's own\n"
     assert nginx.enable() == []
     assert nginx.disable(reload=False) == ["disabled nginx site ublog"]
 
 
-def test_nginx_without_the_site_file_does_nothing(tmp_path):
-    nginx = Nginx(tmp_path / "no-nginx", marker=tmp_path / "marker")
+def test_nginx_without_the_site_file_does_nothing(nginx_tree):
+    nginx = nginx_tree(layout="none")
     assert nginx.enable() == []
     assert nginx.disable() == []
 

@@ -14,7 +14,8 @@
 * install: ``apt-get install ublog`` from a local repository in a booted
   Debian of the host's release (systemd-nspawn, tests/support's testbed) to
   the first HTTP 200; serving, with wrk from the host against the
-  container's address only: :mod:`.serving`.
+  container's address only, and a flame graph of the signed-in list
+  (py-spy): :mod:`.serving`.
 
 Writes the table (:mod:`.report`) to dist/bench.md (and stdout) and a chart
 of the serving figures to dist/bench.png (:mod:`.chart`, drawn by the tool
@@ -54,6 +55,10 @@ def check_tools() -> None:
     if matplotlib.returncode:
         raise MissingTool(
             "matplotlib in the tool venv", "pip install -r requirements/bench.txt"
+        )
+    if not (paths.tool_python().parent / "py-spy").is_file():
+        raise MissingTool(
+            "py-spy in the tool venv", "pip install -r requirements/bench.txt"
         )
     if os.geteuid() != 0:
         raise NeedsRoot("testbeds: systemd-nspawn, network namespaces")
@@ -98,8 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     out = paths.DIST
     out.mkdir(exist_ok=True)
-    (out / "bench.md").write_text(header + text + "\n\n![serving](bench.png)\n")
+    flame = f"![signed-in list, every worker (py-spy)]({serving.FLAME})"
+    (out / "bench.md").write_text(
+        header + text + "\n\n![serving](bench.png)\n\n" + flame + "\n"
+    )
     draw_chart(figures, out / "bench.png")
     print(header + text)
-    print(f"\nwritten: {out / 'bench.md'}, {out / 'bench.png'}")
+    print(f"\nwritten: {out / 'bench.md'}, {out / 'bench.png'}, {out / serving.FLAME}")
     return 0

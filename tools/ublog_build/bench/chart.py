@@ -9,9 +9,12 @@ from pathlib import Path
 
 from ublog_build.bench.report import SERVE_LABELS
 
-NAMES = ["static\n(nginx)", "list\n(packaged)", "list\nuntuned",
-         "detail\n(packaged)", "detail\nuntuned",
-         "list\nrunserver", "list\n1 sync worker"]  # fmt: skip
+#: The bars' short names, by load (report.SERVE_LABELS gives the order).
+NAMES = {"static": "static\n(nginx)", "not_found": "404\n(Django)",
+         "not_found_signed": "404\nsigned in", "list": "list\ncached",
+         "detail": "post\ncached", "list_uncached": "list\nuncached",
+         "detail_uncached": "post\nuncached", "list_signed": "list\nsigned in",
+         "detail_signed": "post\nsigned in"}  # fmt: skip
 
 
 def draw(serve: dict, path: Path) -> None:
@@ -21,8 +24,9 @@ def draw(serve: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     keys = list(SERVE_LABELS)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(14, 4.8))
-    bars = left.bar(NAMES, [serve[k]["rps"] for k in keys], color="#3b5bdb")
+    names = [NAMES[key] for key in keys]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(15, 4.8))
+    bars = left.bar(names, [serve[k]["rps"] for k in keys], color="#3b5bdb")
     left.bar_label(bars, fmt="{:,.0f}", fontsize=8)
     left.set_yscale("log")
     left.set_ylabel("requests/s (log)")
@@ -33,7 +37,7 @@ def draw(serve: dict, path: Path) -> None:
               width, label="p50", color="#2b8a3e")  # fmt: skip
     right.bar([x + width / 2 for x in xs], [serve[k]["p99"] * 1e3 for k in keys],
               width, label="p99", color="#c92a2a")  # fmt: skip
-    right.set_xticks(list(xs), NAMES)
+    right.set_xticks(list(xs), names)
     right.set_yscale("log")
     right.set_ylabel("latency, ms (log)")
     right.set_title("Latency")

@@ -1,14 +1,19 @@
 """The installed site under load: ``apt-get install ublog`` in a booted
 testbed of the host's release (tests/support), then wrk from the host
-against the container's address only (5 s, 2 threads, 32 connections each):
+against the container's address only (5 s, 2 threads, 32 connections),
+each of :data:`LOADS` in turn, as installed (40 posts, 20 a page):
 
-* a static file from nginx (the ceiling);
-* the post list (anonymous, 20 posts a page out of 40 loaded) and a post
-  detail through nginx -> gunicorn -> PostgreSQL as installed, and the same
-  two before the tuning (no anonymous list cache, a new database
-  connection per request);
-* the same list from ``ublog-ctl runserver`` and from a single sync
-  gunicorn worker.
+* a static file from nginx (the ceiling) and Django's 404 through the same
+  stack (Django's floor), for an anonymous visitor and for a signed-in one
+  (whose every page reads the session and the user);
+* the list and a post's page as anonymous visitors get them (nginx's
+  micro-cache), the same with the micro-cache off (``[cache] nginx_pages =
+  false``: gunicorn and Django for every request), and as a signed-in
+  visitor gets them (a session cookie: never cached);
+
+and then, in a run of its own (sampling slows the workers), py-spy samples
+every gunicorn worker while the signed-in list is loaded: the flame graph
+goes to dist/bench-signed-in-list.svg.
 """
 
 from __future__ import annotations
@@ -16,17 +21,34 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 from ublog_build import base_root, deb, paths, releases, run
-from ublog_build.errors import BuildError
+from ublog_build.errors import BuildError, MissingTool
 
 log = run.logger("bench")
 
 WRK = ["-t2", "-c32", "-d5s", "--latency", "--timeout", "5s"]
 DEMO_POSTS = 40
-RUNSERVER_PORT, GUNICORN_PORT = 8001, 8002
+STATIC = "/static/ublog_site/site.css"
+MISSING = "/bench/no-such-page/"
+#: The flame graph of the signed-in list (py-spy, every worker).
+FLAME = "bench-signed-in-list.svg"
+#: A session for the signed-in loads: its key, printed by the site's Django.
+SESSION = """
+from django.contrib.auth.models import User
+from django.test import Client
+user, _ = User.objects.get_or_create(username="bench", email="bench@ex.org")
+client = Client()
+client.force_login(user)
+print(client.cookies["sessionid"].value)
+"""
+FORGET_LISTS = """
+from ublog_posts import list_cache
+list_cache.new_generation()
+"""
 
 
 def _support():
@@ -36,7 +58,18 @@ def _support():
         sys.path.insert(0, tests)
 
 
-def parse_wrk(out: str) -> dict:
+def py_spy() -> Path:
+    """py-spy of the tool venv (requirements/bench.txt): a static binary."""
+    binary = paths.tool_python().parent / "py-spy"
+    if not binary.is_file():
+        raise MissingTool("py-spy in the tool venv", "make bench installs it")
+    return binary
+
+
+def parse_wrk(out: str, status: int = 200) -> dict:
+    """wrk's rate and latency percentiles; every answer must have been a
+    2xx or 3xx, or, for ``status`` 404, must all have been errors."""
+
     def seconds(text):
         value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
         return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1, "m": 60}[unit]
@@ -44,11 +77,15 @@ def parse_wrk(out: str) -> dict:
     rate = re.search(r"^Requests/sec:\s+([\d.]+)", out, re.M)
     p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
     p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
-    if not (rate and p50 and p99):
+    total = re.search(r"^\s+(\d+) requests in", out, re.M)
+    if not (rate and p50 and p99 and total):
         raise BuildError("cannot read wrk's output", details=out)
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if bad:
-        raise BuildError(f"wrk got {bad[1]} error responses", details=out)
+    bad_count = int(bad[1]) if bad else 0
+    if status < 400 and bad_count:
+        raise BuildError(f"wrk got {bad_count} error responses", details=out)
+    if status >= 400 and bad_count != int(total[1]):
+        raise BuildError(f"wrk got {int(total[1]) - bad_count} non-{status}", out)
     errors = re.search(r"Socket errors: (.*)", out)
     return {
         "rps": float(rate[1]),
@@ -58,36 +95,71 @@ def parse_wrk(out: str) -> dict:
     }
 
 
-def wrk(url: str) -> dict:
+def wrk(url: str, headers: dict | None = None, status: int = 200) -> dict:
     if not re.match(r"http://10\.213\.\d+\.2[:/]", url):
         raise BuildError(f"refusing to load anything but the testbed: {url}")
-    subprocess.run(["wrk", "-t1", "-c4", "-d1s", url], capture_output=True)  # warm
-    log.info(f"wrk {' '.join(WRK)} {url}")
+    options = [f"-H{name}: {value}" for name, value in (headers or {}).items()]
+    warm = ["wrk", "-t1", "-c4", "-d1s", *options, url]
+    subprocess.run(warm, capture_output=True)
+    log.info(f"wrk {' '.join(WRK)} {url}" + (" (signed in)" if headers else ""))
     result = subprocess.run(
-        ["wrk", *WRK, url], capture_output=True, text=True, timeout=60
+        ["wrk", *WRK, *options, url], capture_output=True, text=True, timeout=60
     )
     if result.returncode:
         raise BuildError(f"wrk failed on {url}", details=result.stderr)
-    return parse_wrk(result.stdout)
+    return parse_wrk(result.stdout, status)
 
 
-def answering(web, path: str = "/"):
+def answering(web, path: str = "/", headers: dict | None = None):
     """The site's first 200 from ``web`` (a testbed or a session)."""
     from support.site import wait_for_200
 
-    response = wait_for_200(web, path)
+    response = wait_for_200(web, path, headers=headers)
     if response.status != 200:
         raise BuildError(f"no 200 from {path}: {response.status}")
     return response
 
 
+def cache_status(tb, path: str, headers: dict | None = None) -> str:
+    """What nginx's micro-cache does for ``path`` now (after one warm-up)."""
+    from support.pagecache import status_of
+
+    tb.http(path, headers=headers)
+    return status_of(tb.http(path, headers=headers)) or "none"
+
+
+def profiled(tb, seconds: int, load) -> None:
+    """Run ``load()`` while py-spy samples every gunicorn worker for
+    ``seconds`` inside the testbed; the flame graph goes to dist/."""
+    spy = tb.copy_in(py_spy(), "/usr/local/bin/py-spy")
+    spy.chmod(0o755)
+    arbiter = tb.run(["systemctl", "show", "-P", "MainPID", "ublog.service"])
+    record = ["/usr/local/bin/py-spy", "record", "--pid", arbiter.stdout.strip(),
+              "--subprocesses", "--duration", str(seconds), "--rate", "250",
+              "--nonblocking", "--output", f"/root/{FLAME}"]  # fmt: skip
+    done = {}
+    spying = threading.Thread(
+        target=lambda: done.update(result=tb.run(record, check=False))
+    )
+    spying.start()
+    time.sleep(1)  # py-spy attaches to each worker
+    load()
+    spying.join(timeout=seconds + 60)
+    result = done.get("result")
+    if result is None or result.returncode:
+        details = result.stderr if result is not None else "still running"
+        raise BuildError("py-spy did not record the workers", details=details)
+    paths.DIST.mkdir(exist_ok=True)
+    (paths.DIST / FLAME).write_bytes((tb.root / "root" / FLAME).read_bytes())
+
+
 def measure(host_deb: Path, workdir: Path) -> dict:
     """Install ``host_deb`` in a testbed and load it; the figures."""
     _support()
-    from support.db import psql
-    from support.httpclient import HttpSession
+    from support.db import django, psql
     from support.leftovers import new_name
     from support.localrepo import install_ublog
+    from support.site import configured
     from support.testbed import Testbed
 
     figures = {}
@@ -110,58 +182,50 @@ def measure(host_deb: Path, workdir: Path) -> dict:
             f"FROM generate_series(1, {DEMO_POSTS}) AS i",
             "ublog",
         )
-        detail = psql(tb, "SELECT max(id) FROM ublog_posts_post", "ublog")
-        shown = answering(tb).text.count('class="ublog-post"')
-        if shown != 20:
-            raise BuildError(f"the list page shows {shown} posts, not 20")
-
-        # The two comparison servers, run by the container's systemd.
-        env = "--setenv=UBLOG_CONFIG=/etc/ublog/ublog.conf"
-        common = ["systemd-run", "--property=User=ublog", env,
-                  "--working-directory=/var/lib/ublog"]  # fmt: skip
-        tb.run([*common, "--unit=bench-runserver",
-                "/opt/venvs/ublog/bin/ublog-ctl", "runserver",
-                f"0.0.0.0:{RUNSERVER_PORT}", "--noreload"])  # fmt: skip
-        tb.run([*common, "--unit=bench-gunicorn",
-                "/opt/venvs/ublog/bin/gunicorn", "--workers", "1",
-                "--worker-class", "sync", "--bind", f"0.0.0.0:{GUNICORN_PORT}",
-                "ublog_site.wsgi"])  # fmt: skip
-        runserver = f"http://{tb.address}:{RUNSERVER_PORT}"
-        gunicorn = f"http://{tb.address}:{GUNICORN_PORT}"
-        for url in (runserver, gunicorn):
-            page = answering(HttpSession(url)).text
-            if page.count('class="ublog-post"') != 20:
-                raise BuildError(f"{url}/ does not show the same list")
-        static = "/static/ublog_site/site.css"
-        if tb.http(static).status != 200 or tb.http(f"/{detail}/").status != 200:
-            raise BuildError("the static file or the detail page does not answer 200")
-
-        # Before the tuning: no list cache, a new database connection for
-        # every request (what the configuration did up to 0.1.0).
-        conf = "/etc/ublog/ublog.conf"
-        tb.run(["cp", "-p", conf, f"{conf}.tuned"])  # keeps root:ublog 0640
-        tb.run(["sed", "-i", "-e", r"/^\[cache\]$/a list_seconds = 0",
-                "-e", r"/^\[database\]$/a conn_max_age = 0", conf])  # fmt: skip
-        tb.run(["systemctl", "restart", "ublog.service"])
-        answering(tb)
-        before = {
-            "list_untuned": wrk(f"{tb.url}/"),
-            "detail_untuned": wrk(f"{tb.url}/{detail}/"),
+        detail = f"/{psql(tb, 'SELECT max(id) FROM ublog_posts_post', 'ublog')}/"
+        # Written behind Django's back: the empty list the first 200 left in
+        # Django's list cache and nginx's micro-cache must go.
+        signed = {"Cookie": f"sessionid={django(tb, SESSION + FORGET_LISTS)}"}
+        time.sleep(1.0)
+        for path in ("/", detail):
+            for headers in (None, signed):
+                page = answering(tb, path, headers).text
+                shown = page.count('class="ublog-post"')
+                if path == "/" and shown != 20:
+                    raise BuildError(f"the list page shows {shown} posts, not 20")
+                if bool(headers) != ('class="site-user">bench<' in page):
+                    raise BuildError(f"{path}: not the page of the right visitor")
+        if tb.http(STATIC).status != 200 or tb.http(MISSING).status != 404:
+            raise BuildError("the static file or the 404 does not answer as it should")
+        checks = {
+            "anonymous": cache_status(tb, "/"),
+            "signed in": cache_status(tb, "/", signed),
         }
-        tb.run(["mv", f"{conf}.tuned", conf])
-        tb.run(["systemctl", "restart", "ublog.service"])
-        answering(tb)
-        figures["serve"] = {
-            "static": wrk(f"{tb.url}{static}"),
-            "list": wrk(f"{tb.url}/"),
-            **before,
-            "detail": wrk(f"{tb.url}/{detail}/"),
-            "runserver": wrk(f"{runserver}/"),
-            "gunicorn1": wrk(f"{gunicorn}/"),
+        if checks != {"anonymous": "HIT", "signed in": "BYPASS"}:
+            raise BuildError(
+                f"nginx's micro-cache does not work as installed: {checks}"
+            )
+
+        url = tb.url
+        serve = {
+            "static": wrk(url + STATIC),
+            "not_found": wrk(url + MISSING, status=404),
+            "list": wrk(url + "/"),
+            "detail": wrk(url + detail),
         }
+        serve["not_found_signed"] = wrk(url + MISSING, signed, status=404)
+        serve["list_signed"] = wrk(url + "/", signed)
+        serve["detail_signed"] = wrk(url + detail, signed)
+        # The flame graph from a run of its own: sampling slows the workers.
+        profiled(tb, 5, lambda: wrk(url + "/", signed))
+        with configured(tb, {"cache": {"nginx_pages": "false"}}):
+            if cache_status(tb, "/") != "none":
+                raise BuildError("[cache] nginx_pages = false left the cache on")
+            serve["list_uncached"] = wrk(url + "/")
+            serve["detail_uncached"] = wrk(url + detail)
+        figures["serve"] = serve
         workers = tb.run(
             "pgrep -u ublog -f 'gunicorn --config' | wc -l", check=False
         ).stdout.strip()
         figures["workers"] = max(int(workers or 1) - 1, 1)  # minus the arbiter
-        tb.run(["systemctl", "stop", "bench-runserver", "bench-gunicorn"])
     return figures

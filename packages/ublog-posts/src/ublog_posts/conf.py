@@ -11,6 +11,8 @@ DEFAULT_PER_PAGE = 20
 DEFAULT_MAX_IMAGE_PIXELS = 24_000_000
 DEFAULT_MAX_IMAGE_DIMENSION = 2048
 DEFAULT_THUMBNAIL_WIDTH = 640
+#: Posts each process keeps rendered (``ublog_posts.fragments``).
+DEFAULT_POST_CACHE_SIZE = 2000
 
 # What anonymous visitors may do (UBLOG_POSTS_ANONYMOUS_POSTS).
 ANONYMOUS_POSTS_OPEN = "open"
@@ -76,6 +78,13 @@ def thumbnail_width():
 def per_page():
     """Posts per page of the list view (``UBLOG_POSTS_PER_PAGE``)."""
     return int(getattr(settings, "UBLOG_POSTS_PER_PAGE", DEFAULT_PER_PAGE))
+
+
+def post_cache_size():
+    """How many rendered posts each process keeps
+    (``UBLOG_POSTS_POST_CACHE_SIZE``; 0 renders every time)."""
+    size = getattr(settings, "UBLOG_POSTS_POST_CACHE_SIZE", DEFAULT_POST_CACHE_SIZE)
+    return int(size)
 
 
 def list_cache_seconds():

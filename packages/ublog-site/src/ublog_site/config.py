@@ -335,6 +335,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "backend": Key(_choice("database", "memcached", "redis"), "database"),
         "location": Key(_text, ""),
         "list_seconds": Key(_integer(0), 60),
+        "nginx_pages": Key(_boolean, True),
     },
     "cluster": {
         "app_servers": Key(_servers, []),

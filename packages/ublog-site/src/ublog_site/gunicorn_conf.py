@@ -19,7 +19,10 @@ workers = _server["server", "workers"] or 2 * multiprocessing.cpu_count() + 1
 timeout = _server["server", "timeout"]
 graceful_timeout = max(1, timeout - 5)
 worker_tmp_dir = "/dev/shm"
-accesslog = "-"
+# No access log of gunicorn's own: nginx logs every request (with the
+# client's real address, and the ones it answers itself); a second line per
+# request through journald cost the hot path for nothing.
+accesslog = None
 errorlog = "-"
 # Behind nginx on a unix socket: nginx sets X-Forwarded-For and -Proto
 # itself (see ublog_site.system.nginx_site), nobody else reaches gunicorn.

@@ -42,6 +42,9 @@ MIDDLEWARE = [
     # /healthz, before anything checks the host or touches a session.
     "ublog_site.health.HealthMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Outside the session, CSRF and messages middleware: it sees the cookies
+    # they set, and marks only pages without any for nginx's micro-cache.
+    "ublog_site.microcache.MicroCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -103,6 +106,11 @@ else:
 if CACHE_BACKEND != "database":
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 UBLOG_POSTS_LIST_CACHE_SECONDS = CONFIG["cache", "list_seconds"]
+# The pages nginx keeps up to the end of the current second for anonymous
+# visitors (microcache.py); none when [cache] nginx_pages is off.
+UBLOG_MICROCACHE_VIEWS = (
+    ("ublog_posts:list", "ublog_posts:detail") if CONFIG["cache", "nginx_pages"] else ()
+)
 UBLOG_POSTS_LIST_CACHE = "pages"
 UBLOG_POSTS_LIST_GENERATION_CACHE = "default"
 

@@ -25,12 +25,13 @@ is disabled (a marker file remembers that it was ublog that disabled it).
 
 import math
 import os
+import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .commands import have, run, systemd_running
 from .errors import AdminError
-from .nginx_site import GENERATED, SiteSpec, render
+from .nginx_site import GENERATED, PAGE_CACHE, SiteSpec, render
 
 SITE = "ublog"
 LB_SITE = "ublog-lb"
@@ -149,8 +150,10 @@ class Nginx:
         marker: Path | None = None,
         snippets: Path = SNIPPETS,
         rpm_marker: Path = RPM_MARKER,
+        page_cache: Path = Path(PAGE_CACHE),
     ):
         self.rpm_marker = rpm_marker
+        self.page_cache = page_cache
         self.available = etc / "sites-available"
         self.enabled = etc / "sites-enabled"
         self.conf_d = etc / "conf.d"  # EL's nginx: no sites-available
@@ -285,6 +288,9 @@ class Nginx:
             self.marker.unlink()
         if changed and reload:
             self.reload()
+        if self.page_cache.is_dir():  # nginx's, of pages nobody is served now
+            shutil.rmtree(self.page_cache)
+            changed.append(f"removed the page cache {self.page_cache}")
         return changed
 
     def test(self) -> None:

@@ -184,6 +184,7 @@ def site_spec(config: Config) -> SiteSpec:
         hsts_preload=config["ublog", "hsts_preload"],
         app_servers=tuple(config["cluster", "app_servers"]),
         load_balancers=tuple(config["cluster", "load_balancers"]),
+        page_cache=config["cache", "nginx_pages"],
     )
 
 

@@ -9,10 +9,19 @@ fails that way is tried again, with a growing pause, for up to
 request waits instead of failing. Any other error (a wrong password, a
 missing database) fails at once, as before. Inside :func:`no_wait` (the
 health check, which must answer at once) nothing waits.
+
+The health check of a persistent connection (``CONN_HEALTH_CHECKS``, once
+per request) asks the socket instead of the server: Django's sends
+``SELECT 1``, a round trip on every request. The server writes to an idle
+connection only to end it (a restart or a terminated backend: an error
+message, then the end of the stream), so an idle connection with something
+to read, or none to read from, is over, and Django opens a new one (which
+waits for a restarting server, as above).
 """
 
 from __future__ import annotations
 
+import select
 import time
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -50,6 +59,17 @@ def restarting(error: Exception) -> bool:
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    def is_usable(self):
+        """Whether the connection is still open, without a query."""
+        connection = self.connection
+        if connection is None or connection.closed or connection.broken:
+            return False
+        try:
+            readable, _, _ = select.select([connection.fileno()], [], [], 0)
+        except (OSError, ValueError, base.Database.Error):
+            return False
+        return not readable
+
     def get_connection_params(self):
         params = super().get_connection_params()
         self.connect_wait = float(params.pop("connect_wait", 0))
