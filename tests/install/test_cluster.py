@@ -366,6 +366,17 @@ def check_cluster(db, app1, app2, lb, deb, next_deb, media):
 
     check_limits_across_app_hosts(app1, app2, lb)
 
+    # --- media: uploaded through app1, served by app2 (no anonymous list
+    # was asked for on app2 before: nothing of it is in its micro-cache) -----
+    shared = publish(app1.session(), "shared", png_bytes(5, 4))
+    listing = app2.http("/").text
+    assert "shared" in listing  # the same database, the list cache invalidated
+    image = image_src(listing)
+    served = app2.http(image).body
+    assert png_size(served) == (5, 4)  # re-encoded on upload
+    assert lb.http(image).body == served
+    assert len(list(media.rglob("*.png"))) == 2  # the image and its thumbnail
+
     # --- nginx's micro-cache: both app hosts hold the anonymous list; a new
     # post (a text: quick to write) shows on both within a second ----------
     readers = {"app1": app1.session(), "app2": app2.session()}
@@ -377,16 +388,6 @@ def check_cluster(db, app1, app2, lb, deb, next_deb, media):
         readers, "/", lambda page: text in page.text, time.monotonic()
     )
     report("micro-cache: a new post on two app hosts", change.summary())
-
-    # --- media: uploaded through app1, served by app2 ------------------------
-    shared = publish(app1.session(), "shared", png_bytes(5, 4))
-    listing = app2.http("/").text
-    assert "shared" in listing  # the same database, the list cache invalidated
-    image = image_src(listing)
-    served = app2.http(image).body
-    assert png_size(served) == (5, 4)  # re-encoded on upload
-    assert lb.http(image).body == served
-    assert len(list(media.rglob("*.png"))) == 2  # the image and its thumbnail
 
     # --- the migration lock lives in the database ---------------------------------
     db.run(
