@@ -24,18 +24,12 @@ import time
 
 from django.conf import settings
 
+# What nginx is told (the site file has no other source): the personal
+# cookies and the paths that may be kept.
+from .system.nginx_site import NGINX_PATHS, PERSONAL_COOKIES  # noqa: F401
+
 #: The header nginx reads (and does not pass on to the client).
 HEADER = "X-Accel-Expires"
-#: Cookies that make a page personal: Django's session and messages (their
-#: default names, which the site keeps); nginx's bypass reads the same list.
-PERSONAL_COOKIES = ("sessionid", "messages")
-#: The paths of those views (the list, with any query, and a post's page), as
-#: nginx's regular expression on ``$uri``: every other request passes the
-#: cache by, so that many requests at once for a page nginx may not keep (a
-#: form, a 404) are not queued behind ``proxy_cache_lock`` (which lets each
-#: waiter try again only every half second). tests/test_microcache.py checks
-#: it against the URLconf.
-NGINX_PATHS = r"^/(?:[0-9]+/)?$"
 
 
 def cacheable(request, response) -> bool:
